@@ -1,0 +1,332 @@
+"""Typed configuration: one dataclass per part, YAML presets, command-line overrides.
+
+Every default lives here, once. A YAML file in ``configs/`` holds a base section plus named
+presets; the command line overrides any field with ``--set section.field=value``.
+Unknown keys and bad values raise :class:`ConfigError`, whose message lists what is valid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+MODES = ("teacher-as-teacher", "teacher-as-actor", "student-only", "random")
+DISTILL_TARGETS = ("argmax", "softmax", "kl")
+
+
+class ConfigError(ValueError):
+    """A configuration problem the user can fix; the message says how."""
+
+
+@dataclass
+class EnvConfig:
+    """Which environment, and how many envs step in parallel for how long per iteration."""
+
+    name: str = "gridworld"
+    num_envs: int = 256
+    rollout_steps: int = 32
+    # gridworld
+    size: int = 16
+    wall_prob: float = 0.3
+    map_seed: int = 0
+    episode_length: int = 200
+    random_start_steps: int = 50
+    # craftax
+    reset_scheme: str = "auto"
+    reset_fraction: float = 0.02
+    bank_size: int = 1024
+
+
+@dataclass
+class TeacherConfig:
+    """The LEO teacher: an MLP from observation to [G, A] sigmoid values (DESIGN §1)."""
+
+    width: int = 256
+    depth: int = 2
+    lr: float = 2e-4
+    anneal_lr: bool = True
+    max_grad_norm: float = 1.0
+    epochs: int = 2
+    minibatch_size: int = 512
+    gamma: float | None = None  # None: 0.99 when the teacher acts, 0.995 when a student acts
+    eps_start: float = 0.2
+    eps_end: float = 0.01
+    eps_decay_fraction: float = 0.2
+
+
+@dataclass
+class StudentConfig:
+    """A goal-conditioned student trained by PPO and distilled from the teacher."""
+
+    name: str = "mlp"
+    width: int = 256
+    depth: int = 2
+    lr: float = 2e-4
+    anneal_lr: bool = True
+    max_grad_norm: float = 0.5
+    adam_eps: float = 1e-5
+    epochs: int = 1
+    minibatch_size: int = 2048
+    gamma: float = 0.995
+    gae_lambda: float = 0.95
+    clip_eps: float = 0.2
+    entropy_coef: float = 0.005
+    value_coef: float = 0.5
+
+
+@dataclass
+class CoordinatorConfig:
+    """The schedule of the joint teacher and student updates.
+
+    ``mode`` picks who acts and who learns; the distillation fields shape the student's loss
+    towards the teacher (ignored in modes without a teacher or without a student).
+    """
+
+    mode: str = "teacher-as-teacher"
+    distill_target: str = "argmax"
+    distill_coef: float = 0.1
+    distill_tau: float = 1.0
+    value_distill_coef: float = 0.0
+    anneal_distill: bool = False
+    teacher_warmup_iterations: int = 0
+
+
+@dataclass
+class RunConfig:
+    """Budget, seed, logging, evaluation and where results go."""
+
+    seed: int = 0
+    total_steps: int = 2_000_000
+    run_dir: str = ""
+    log_every: int = 10  # iterations per jitted chunk, one metrics line each
+    eval_every: int = 0  # chunks between evaluations; 0: only at the end
+    eval_repeats: int = 16
+    eval_max_steps: int = 512
+    eval_seed: int = 12345
+    wandb: bool = False
+    wandb_project: str = "leo-teacher"
+
+
+@dataclass
+class Config:
+    env: EnvConfig = field(default_factory=EnvConfig)
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    student: StudentConfig = field(default_factory=StudentConfig)
+    coordinator: CoordinatorConfig = field(default_factory=CoordinatorConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    @property
+    def rollout_size(self) -> int:
+        return self.env.num_envs * self.env.rollout_steps
+
+    @property
+    def num_iterations(self) -> int:
+        return max(0, self.run.total_steps // self.rollout_size)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+SECTIONS = tuple(f.name for f in dataclasses.fields(Config))
+
+
+def _field_types(cls) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _coerce(value: Any, typ: Any, where: str) -> Any:
+    """Convert a YAML or command-line value to the field's declared type."""
+    origin = typing.get_origin(typ)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            return None
+        return _coerce(value, args[0], where)
+    try:
+        if typ is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on"):
+                return True
+            if isinstance(value, str) and value.lower() in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
+        if typ is int:
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, str):
+                value = value.replace("_", "")
+                return int(float(value)) if "e" in value.lower() else int(value)
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if typ is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if typ is str:
+            if not isinstance(value, (str, int, float)):
+                raise ValueError
+            return str(value)
+    except (TypeError, ValueError):
+        pass
+    else:
+        raise ConfigError(f"{where}: unsupported field type {typ}")
+    raise ConfigError(f"{where}={value!r} is not a valid {getattr(typ, '__name__', typ)}")
+
+
+def apply_overrides(cfg: Config, overrides: dict[str, Any], source: str) -> None:
+    """Apply a nested {section: {field: value}} mapping onto ``cfg`` in place."""
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections, got {type(overrides).__name__}")
+    for section, values in overrides.items():
+        if section not in SECTIONS:
+            raise ConfigError(
+                f"{source}: unknown section {section!r}; valid sections: {', '.join(SECTIONS)}"
+            )
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: section {section!r} must be a mapping of fields")
+        sub = getattr(cfg, section)
+        types_ = _field_types(type(sub))
+        for key, value in values.items():
+            if key not in types_:
+                raise ConfigError(
+                    f"{source}: unknown field {section}.{key}; valid fields of {section}: "
+                    f"{', '.join(types_)}"
+                )
+            setattr(sub, key, _coerce(value, types_[key], f"{section}.{key}"))
+
+
+def parse_set(items: list[str]) -> dict[str, dict[str, str]]:
+    """Turn ``["teacher.lr=1e-4", ...]`` into ``{"teacher": {"lr": "1e-4"}}``."""
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        section, dot, name = key.strip().partition(".")
+        if not sep or not dot or not name:
+            raise ConfigError(
+                f"--set {item!r}: expected SECTION.FIELD=VALUE, e.g. --set teacher.lr=1e-4"
+            )
+        out.setdefault(section, {})[name] = value.strip()
+    return out
+
+
+def preset_path(env_name: str) -> Path:
+    return CONFIG_DIR / f"{env_name.replace('-', '_')}.yaml"
+
+
+def load_yaml(path: Path, preset: str | None) -> dict[str, Any]:
+    """Read a preset file: its ``base`` section merged with ``presets[preset]``."""
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found; pass an existing --config file") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {path} is not valid YAML: {e}".splitlines()[0]) from None
+    presets = data.pop("presets", {}) or {}
+    base = data.pop("base", data)
+    merged = {k: dict(v) for k, v in base.items()}
+    if preset is not None:
+        if preset not in presets:
+            raise ConfigError(
+                f"unknown preset {preset!r} in {path.name}; valid presets: "
+                f"{', '.join(presets) or '(none)'}"
+            )
+        for section, values in presets[preset].items():
+            merged.setdefault(section, {}).update(values)
+    return merged
+
+
+def build_config(
+    env: str | None = None,
+    preset: str | None = None,
+    config_file: str | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> Config:
+    """Defaults <- env's YAML preset (or ``config_file``) <- ``overrides``; then validate."""
+    cfg = Config()
+    path = Path(config_file) if config_file else preset_path(env or cfg.env.name)
+    if config_file or path.exists():
+        apply_overrides(cfg, load_yaml(path, preset), str(path.name))
+    elif preset is not None:
+        raise ConfigError(f"no preset file for env {env!r} (looked for {path})")
+    if env is not None:
+        cfg.env.name = env
+    if overrides:
+        apply_overrides(cfg, overrides, "command line")
+    validate(cfg)
+    return cfg
+
+
+def _divisors_hint(n: int, near: int) -> str:
+    divs = [d for d in range(1, n + 1) if n % d == 0]
+    best = sorted(divs, key=lambda d: abs(d - near))[:2]
+    return " or ".join(str(d) for d in sorted(best))
+
+
+def validate(cfg: Config) -> None:
+    """Check values that types alone cannot; raise ConfigError with the fix."""
+    c = cfg.coordinator
+    if c.mode not in MODES:
+        raise ConfigError(f"unknown mode {c.mode!r}; valid modes: {', '.join(MODES)}")
+    if c.distill_target not in DISTILL_TARGETS:
+        raise ConfigError(
+            f"unknown coordinator.distill_target {c.distill_target!r}; valid: "
+            f"{', '.join(DISTILL_TARGETS)}"
+        )
+    positive = {
+        "env.num_envs": cfg.env.num_envs,
+        "env.rollout_steps": cfg.env.rollout_steps,
+        "teacher.minibatch_size": cfg.teacher.minibatch_size,
+        "student.minibatch_size": cfg.student.minibatch_size,
+        "teacher.width": cfg.teacher.width,
+        "student.width": cfg.student.width,
+        "run.log_every": cfg.run.log_every,
+        "run.eval_repeats": cfg.run.eval_repeats,
+        "run.eval_max_steps": cfg.run.eval_max_steps,
+    }
+    for key, value in positive.items():
+        if value <= 0:
+            raise ConfigError(f"{key}={value} must be positive")
+    if cfg.run.total_steps < 0:
+        raise ConfigError(f"run.total_steps={cfg.run.total_steps} must be >= 0")
+    n = cfg.rollout_size
+    for part in ("teacher", "student"):
+        mb = getattr(cfg, part).minibatch_size
+        if n % mb:
+            raise ConfigError(
+                f"{part}.minibatch_size={mb} does not divide the rollout size "
+                f"env.num_envs*env.rollout_steps={n}; use a divisor such as {_divisors_hint(n, mb)}"
+            )
+    if cfg.run.total_steps and cfg.run.total_steps < n:
+        raise ConfigError(
+            f"run.total_steps={cfg.run.total_steps} is less than one rollout ({n} steps); "
+            f"raise --total-steps or lower env.num_envs / env.rollout_steps"
+        )
+    for key in ("teacher.epochs", "student.epochs"):
+        part, name = key.split(".")
+        if getattr(getattr(cfg, part), name) < 0:
+            raise ConfigError(f"{key} must be >= 0")
+    if not 0.0 <= cfg.env.wall_prob < 1.0:
+        raise ConfigError(f"env.wall_prob={cfg.env.wall_prob} must be in [0, 1)")
+
+
+def to_yaml(cfg: Config) -> str:
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+
+
+def from_dict(data: dict[str, Any]) -> Config:
+    """Rebuild a Config from :meth:`Config.to_dict` output (e.g. a run's config.yaml)."""
+    cfg = Config()
+    apply_overrides(cfg, data, "saved config")
+    validate(cfg)
+    return cfg

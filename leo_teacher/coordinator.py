@@ -1,0 +1,328 @@
+"""The coordinator: one jitted iteration = rollout + student updates + teacher update.
+
+It owns the schedule (who acts, who learns, distillation), the teacher and any number of
+students. Students share the environment batch: student k acts in the k-th contiguous slice
+of envs, is trained by PPO on its own slice, and is distilled from the one teacher, which
+learns all goals off-policy from everybody's data.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+
+from leo_teacher import losses
+from leo_teacher.config import Config, ConfigError
+from leo_teacher.envs.base import Env
+from leo_teacher.networks import LeoNetwork
+from leo_teacher.schedule import Schedule
+from leo_teacher.state import ActorState, Learner, TrainState, Transition
+from leo_teacher.updates import (
+    linear_lr,
+    make_student_tx,
+    make_teacher_tx,
+    student_update,
+    teacher_update,
+)
+from students import StudentSpec, make_student
+
+LIVE_DECAY = 0.9  # per-iteration decay of the live success counts
+
+
+def sample_goals(rng: jax.Array, seen: jnp.ndarray, num: int) -> jnp.ndarray:
+    """Goals drawn uniformly from those seen so far (from all goals if none seen yet)."""
+    any_seen = seen.any()
+    logits = jnp.where(jnp.logical_or(seen, ~any_seen), 0.0, -jnp.inf)
+    return jax.random.categorical(rng, logits, shape=(num,)).astype(jnp.int32)
+
+
+class Coordinator:
+    """Builds networks and optimisers from a Config and runs jitted training chunks."""
+
+    def __init__(self, config: Config, env: Env, student_names: Sequence[str] | None = None):
+        self.config = config
+        self.env = env
+        self.goal_set = env.goal_set
+        self.schedule = Schedule.from_config(config)
+        self.goal_reps = jnp.asarray(self.goal_set.reps)
+        self.num_goals = self.goal_set.num_goals
+        names = list(student_names or config.student.name.split(","))
+        self.student_names = [n.strip() for n in names if n.strip()]
+        if not self.student_names:
+            raise ConfigError("student.name is empty; name at least one student, e.g. --student mlp")
+        self._check_sizes()
+
+        conv = getattr(config.teacher, "conv_features", 0)
+        self.teacher_net = LeoNetwork(
+            env.obs_spec, self.num_goals, env.num_actions, config.teacher.width, config.teacher.depth, conv
+        )
+        spec = StudentSpec(env.obs_spec, env.num_actions, self.num_goals, self.goal_set.rep_dim)
+        try:
+            self.students = [make_student(n, config.student, spec) for n in self.student_names]
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+
+        n_iter = max(1, config.num_iterations)
+        t_mb = self.rollout_size // config.teacher.minibatch_size
+        s_mb = self.slice_size * config.env.rollout_steps // config.student.minibatch_size
+        self.teacher_tx = make_teacher_tx(
+            linear_lr(config.teacher.lr, config.teacher.anneal_lr, n_iter * t_mb * config.teacher.epochs),
+            config.teacher.max_grad_norm,
+        )
+        self.student_tx = make_student_tx(
+            linear_lr(config.student.lr, config.student.anneal_lr, n_iter * s_mb * config.student.epochs),
+            config.student.max_grad_norm,
+            config.student.adam_eps,
+        )
+        self._chunks: dict[int, callable] = {}
+
+    # ------------------------------------------------------------------ sizes and init
+
+    @property
+    def num_envs(self) -> int:
+        return self.config.env.num_envs
+
+    @property
+    def rollout_size(self) -> int:
+        return self.config.rollout_size
+
+    @property
+    def slice_size(self) -> int:
+        """Envs per student."""
+        return self.num_envs // len(self.student_names)
+
+    def _check_sizes(self) -> None:
+        k = len(self.student_names)
+        if self.num_envs % k:
+            raise ConfigError(
+                f"env.num_envs={self.num_envs} cannot be shared equally by {k} students; "
+                f"use a multiple of {k}"
+            )
+        per_student = self.num_envs // k * self.config.env.rollout_steps
+        mb = self.config.student.minibatch_size
+        if self.schedule.train_student and per_student % mb:
+            raise ConfigError(
+                f"student.minibatch_size={mb} does not divide each student's rollout share "
+                f"({per_student} = env.num_envs/{k} * env.rollout_steps); use a divisor of {per_student}"
+            )
+
+    def init(self, seed: int) -> TrainState:
+        """A fresh training state from ``seed`` (same seed, same state)."""
+        rng = jax.random.PRNGKey(seed)
+        rng, k_env, k_goal, k_teacher, *k_students = jax.random.split(rng, 4 + len(self.students))
+        env_state, obs = self.env.reset(k_env, self.num_envs)
+        seen = self.goal_set.achieved(obs).any(axis=0)
+        dummy_goal = self.goal_reps[:1]
+        t_params = self.teacher_net.init(k_teacher, obs[:1])
+        teacher = Learner(params=t_params, opt_state=self.teacher_tx.init(t_params))
+        students = []
+        for student, key in zip(self.students, k_students):
+            params = student.init(key, obs[:1], dummy_goal)
+            students.append(Learner(params=params, opt_state=self.student_tx.init(params)))
+        actors = ActorState(
+            env_state=env_state,
+            obs=obs,
+            goal=sample_goals(k_goal, seen, self.num_envs),
+            first_goal=jnp.ones((self.num_envs,), dtype=bool),
+            seen=seen,
+            live_successes=jnp.zeros((), jnp.float32),
+            live_attempts=jnp.zeros((), jnp.float32),
+        )
+        return TrainState(actors, teacher, tuple(students), rng, jnp.zeros((), jnp.int32))
+
+    # ------------------------------------------------------------------ acting
+
+    def teacher_q(self, params, obs: jnp.ndarray) -> jnp.ndarray:
+        """Teacher values for every goal and action, [B, G, A]."""
+        return self.teacher_net.apply(params, obs)
+
+    def _student_outputs(self, students: tuple, obs: jnp.ndarray, goal: jnp.ndarray):
+        """Each student on its slice of envs; concatenated (logits [B, A], value [B])."""
+        n = self.slice_size
+        outs = [
+            s.apply(learner.params, obs[i * n : (i + 1) * n], self.goal_reps[goal[i * n : (i + 1) * n]])
+            for i, (s, learner) in enumerate(zip(self.students, students))
+        ]
+        return jnp.concatenate([o[0] for o in outs]), jnp.concatenate([o[1] for o in outs])
+
+    def _rollout(self, state: TrainState, rng: jax.Array):
+        sched, B, A = self.schedule, self.num_envs, self.env.num_actions
+        eps = sched.epsilon(state.iteration)
+
+        def step(actors: ActorState, key):
+            prev = actors
+            k_act, k_eps, k_env, k_goal = jax.random.split(key, 4)
+            batch = jnp.arange(B)
+            if sched.needs_teacher_values:
+                q = self.teacher_q(state.teacher.params, actors.obs)
+                q_goal, q_max = q[batch, actors.goal], q.max(axis=-1)
+            else:
+                q_goal, q_max = jnp.zeros((B, A)), jnp.zeros((B, self.num_goals))
+            if sched.needs_student:
+                logits, value = self._student_outputs(state.students, actors.obs, actors.goal)
+            else:
+                logits, value = jnp.zeros((B, A)), jnp.zeros((B,))
+            if sched.actor == "student":
+                action = jax.random.categorical(k_act, logits)
+            elif sched.actor == "teacher":
+                explore = jax.random.uniform(k_eps, (B,)) < eps
+                random_a = jax.random.randint(k_act, (B,), 0, A)
+                action = jnp.where(explore, random_a, jnp.argmax(q_goal, axis=-1))
+            else:
+                action = jax.random.randint(k_act, (B,), 0, A)
+            action = action.astype(jnp.int32)
+            logp = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], axis=-1)[:, 0]
+
+            env_state, res = self.env.step(k_env, actors.env_state, action)
+            achieved = self.goal_set.achieved(res.next_obs)
+            hit = achieved[batch, actors.goal]
+            goal_done = jnp.logical_or(hit, res.episode_end)
+            seen = jnp.logical_or(actors.seen, achieved.any(axis=0))
+            # Live success: the first commanded goal of each episode, once it is decided.
+            decided = jnp.logical_and(actors.first_goal, goal_done)
+            new_goal = sample_goals(k_goal, seen, B)
+            actors = ActorState(
+                env_state=env_state,
+                obs=res.obs,
+                goal=jnp.where(goal_done, new_goal, actors.goal),
+                first_goal=jnp.where(res.episode_end, True, jnp.where(hit, False, actors.first_goal)),
+                seen=seen,
+                live_successes=actors.live_successes + jnp.sum(decided & hit),
+                live_attempts=actors.live_attempts + jnp.sum(decided),
+            )
+            tr = Transition(
+                obs=prev.obs,
+                action=action,
+                goal=prev.goal,
+                reward=hit.astype(jnp.float32),
+                goal_done=goal_done,
+                episode_end=res.episode_end,
+                achieved=achieved,
+                logp=logp,
+                value=value,
+                teacher_q_goal=q_goal,
+                teacher_q_max=q_max,
+            )
+            return actors, tr
+
+        actors = state.actors.replace(
+            live_successes=state.actors.live_successes * LIVE_DECAY,
+            live_attempts=state.actors.live_attempts * LIVE_DECAY,
+        )
+        keys = jax.random.split(rng, self.config.env.rollout_steps)
+        return jax.lax.scan(step, actors, keys)
+
+    # ------------------------------------------------------------------ one iteration
+
+    def iteration(self, state: TrainState) -> tuple[TrainState, dict]:
+        """Rollout, then student updates, then the teacher update; returns metrics."""
+        sched, cfg = self.schedule, self.config
+        rng, k_roll, k_teacher, *k_students = jax.random.split(state.rng, 3 + len(self.students))
+        actors, traj = self._rollout(state, k_roll)
+        T, B = cfg.env.rollout_steps, self.num_envs
+        metrics = {
+            "reward_rate": traj.reward.mean(),
+            "goals_seen": actors.seen.sum().astype(jnp.float32),
+            "live_success": actors.live_successes / jnp.maximum(actors.live_attempts, 1e-6),
+            "epsilon": sched.epsilon(state.iteration) if sched.actor == "teacher" else jnp.float32(0),
+        }
+
+        students = state.students
+        if sched.train_student:
+            students = self._update_students(state, actors, traj, k_students, metrics)
+
+        teacher = state.teacher
+        if sched.train_teacher:
+            last_q_max = self.teacher_q(state.teacher.params, actors.obs).max(axis=-1)
+            next_q_max = jnp.concatenate([traj.teacher_q_max[1:], last_q_max[None]], axis=0)
+            targets = losses.leo_td_targets(traj.achieved, traj.episode_end, next_q_max, sched.teacher_gamma)
+            flat = lambda x: x.reshape((T * B,) + x.shape[2:])  # noqa: E731
+            teacher, t_metrics = teacher_update(
+                k_teacher,
+                state.teacher,
+                self.teacher_tx,
+                self.teacher_net.apply,
+                flat(traj.obs),
+                flat(traj.action),
+                flat(targets),
+                cfg.teacher.minibatch_size,
+                sched.teacher_epochs,
+            )
+            metrics.update(t_metrics)
+
+        new_state = TrainState(actors, teacher, tuple(students), rng, state.iteration + 1)
+        return new_state, metrics
+
+    def _update_students(self, state, actors, traj, keys, metrics):
+        sched, cfg = self.schedule, self.config
+        n, T = self.slice_size, cfg.env.rollout_steps
+        scale = sched.distill_scale(state.iteration)
+        hp = {
+            "clip_eps": cfg.student.clip_eps,
+            "value_coef": cfg.student.value_coef,
+            "entropy_coef": cfg.student.entropy_coef,
+            "distill_target": sched.distill_target,
+            "tau": sched.distill_tau,
+            "distill_coef": sched.distill_coef * scale,
+            "value_distill_coef": sched.value_distill_coef * scale,
+        }
+        new_students = []
+        for i, (student, learner, key) in enumerate(zip(self.students, state.students, keys)):
+            part = jax.tree_util.tree_map(lambda x: x[:, i * n : (i + 1) * n], traj)
+            obs_i, goal_i = actors.obs[i * n : (i + 1) * n], actors.goal[i * n : (i + 1) * n]
+            _, last_value = student.apply(learner.params, obs_i, self.goal_reps[goal_i])
+            adv, ret = losses.gae(
+                part.reward, part.value, part.goal_done, last_value, cfg.student.gamma, cfg.student.gae_lambda
+            )
+            flat = lambda x: x.reshape((T * n,) + x.shape[2:])  # noqa: E731
+            data = {
+                "obs": flat(part.obs),
+                "goal": flat(part.goal),
+                "action": flat(part.action),
+                "logp": flat(part.logp),
+                "value": flat(part.value),
+                "advantage": flat(adv),
+                "return_": flat(ret),
+                "teacher_q": flat(part.teacher_q_goal),
+            }
+            learner, s_metrics = student_update(
+                key, learner, self.student_tx, student.apply, self.goal_reps, data, hp,
+                cfg.student.minibatch_size, sched.student_epochs,
+            )
+            new_students.append(learner)
+            suffix = "" if len(self.students) == 1 else f"/{self.student_names[i]}"
+            metrics.update({k + suffix: v for k, v in s_metrics.items()})
+        metrics["distill_scale"] = scale
+        return new_students
+
+    def chunk_fn(self, length: int):
+        """A jitted function running ``length`` iterations under lax.scan (cached per length)."""
+        if length not in self._chunks:
+
+            def run(state: TrainState):
+                return jax.lax.scan(lambda s, _: self.iteration(s), state, None, length=length)
+
+            self._chunks[length] = jax.jit(run, donate_argnums=0)
+        return self._chunks[length]
+
+    # ------------------------------------------------------------------ greedy policies
+
+    def greedy_policies(self) -> dict:
+        """name -> policy(params, obs [B, D], goal [B]) -> greedy action [B], plus its params getter."""
+        out = {}
+        for i, (name, student) in enumerate(zip(self.student_names, self.students)):
+
+            def act(params, obs, goal, student=student):
+                logits, _ = student.apply(params, obs, self.goal_reps[goal])
+                return jnp.argmax(logits, axis=-1)
+
+            out[name] = (act, lambda s, i=i: s.students[i].params)
+
+        def teacher_act(params, obs, goal):
+            q = self.teacher_q(params, obs)
+            return jnp.argmax(q[jnp.arange(obs.shape[0]), goal], axis=-1)
+
+        out["teacher"] = (teacher_act, lambda s: s.teacher.params)
+        return out

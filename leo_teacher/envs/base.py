@@ -1,0 +1,75 @@
+"""The environment interface: batched, functional, jittable.
+
+Every environment works on a whole batch of envs at once so that it can choose how to reset
+(a cheap per-env reset for the gridworld, optimistic resets or a world bank for Craftax).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from leo_teacher.goals import GoalSet
+
+
+@struct.dataclass
+class StepResult:
+    """What one batched step returns.
+
+    ``obs`` is the observation to act on next (after an automatic reset where an episode
+    ended); ``next_obs`` is the true successor observation s' before any reset, used to label
+    goal achievement; ``episode_end`` marks envs whose episode ended on this step.
+    """
+
+    obs: jnp.ndarray  # [B, D]
+    next_obs: jnp.ndarray  # [B, D]
+    episode_end: jnp.ndarray  # [B] bool
+
+
+@dataclass(frozen=True)
+class ObsSpec:
+    """Layout of the flat observation.
+
+    ``map_shape`` (H, W, C) says that the first H*W*C entries are a spatial map stored
+    row-major, so conv and token encoders can reshape them; the rest are flat features.
+    """
+
+    size: int
+    map_shape: tuple[int, int, int] | None = None
+
+    @property
+    def map_size(self) -> int:
+        if self.map_shape is None:
+            return 0
+        h, w, c = self.map_shape
+        return h * w * c
+
+
+class Env(Protocol):
+    """A batched goal-conditioned environment with a finite goal set."""
+
+    name: str
+    num_actions: int
+    obs_spec: ObsSpec
+    goal_set: GoalSet
+    max_episode_steps: int
+
+    def reset(self, rng: jax.Array, num_envs: int, evaluation: bool = False) -> tuple[Any, jnp.ndarray]:
+        """Start ``num_envs`` episodes; returns (state, obs [B, D]).
+
+        With ``evaluation=True`` episodes start fresh (no randomised step counter), as the
+        per-goal evaluation wants full-length first episodes.
+        """
+        ...
+
+    def step(self, rng: jax.Array, state: Any, action: jnp.ndarray) -> tuple[Any, StepResult]:
+        """Advance every env by one action [B]; resets ended episodes automatically."""
+        ...
+
+    def render(self, state: Any, index: int = 0):  # pragma: no cover - optional
+        """An RGB frame (H, W, 3 uint8) of one env, for notebooks."""
+        ...

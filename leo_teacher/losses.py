@@ -1,0 +1,139 @@
+"""Pure loss functions: arrays in, arrays out, no modules, no closures.
+
+Every function here has a unit test against values worked out by hand (tests/test_losses.py).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+# ---------------------------------------------------------------- all-goals TD (the teacher)
+
+
+def leo_td_targets(
+    achieved_next: jnp.ndarray,
+    episode_end: jnp.ndarray,
+    next_q_max: jnp.ndarray,
+    gamma: float,
+) -> jnp.ndarray:
+    """Per-goal TD targets y_g = r_g + gamma * max_a' Q(s', g, a') * (1 - done_g).
+
+    ``achieved_next`` [..., G] (bool) is r_g; done_g = achieved_g OR episode ended;
+    ``episode_end`` [...]; ``next_q_max`` [..., G] are the values from acting time.
+    """
+    r = achieved_next.astype(jnp.float32)
+    done = jnp.logical_or(achieved_next, episode_end[..., None]).astype(jnp.float32)
+    return r + gamma * next_q_max * (1.0 - done)
+
+
+def leo_td_loss(q_taken: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
+    """All-goals TD loss: 0.5 * mean over batch and goals of (Q(s, g, a) - y_g)^2.
+
+    ``q_taken`` [B, G] are the values of the action taken, for every goal.
+    """
+    return 0.5 * jnp.mean(jnp.square(q_taken - jax.lax.stop_gradient(targets)))
+
+
+# ---------------------------------------------------------------- PPO (the student)
+
+
+def gae(
+    rewards: jnp.ndarray,
+    values: jnp.ndarray,
+    dones: jnp.ndarray,
+    last_value: jnp.ndarray,
+    gamma: float,
+    lam: float,
+) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """Generalised advantage estimation over time-major [T, B] arrays.
+
+    ``dones[t]`` marks that the commanded-goal episode ended at step t (episode end OR
+    commanded goal achieved), so step t does not bootstrap from t+1.
+    Returns (advantages, returns), both [T, B].
+    """
+    next_values = jnp.concatenate([values[1:], last_value[None]], axis=0)
+    not_done = 1.0 - dones.astype(jnp.float32)
+    deltas = rewards + gamma * next_values * not_done - values
+
+    def backward(carry, x):
+        delta, nd = x
+        adv = delta + gamma * lam * nd * carry
+        return adv, adv
+
+    _, adv = jax.lax.scan(backward, jnp.zeros_like(last_value), (deltas, not_done), reverse=True)
+    return adv, adv + values
+
+
+def normalize_advantages(adv: jnp.ndarray, eps: float = 1e-8) -> jnp.ndarray:
+    """Zero-mean, unit-std advantages (per minibatch)."""
+    return (adv - adv.mean()) / (adv.std() + eps)
+
+
+def ppo_policy_loss(
+    logp_new: jnp.ndarray, logp_old: jnp.ndarray, advantages: jnp.ndarray, clip_eps: float
+) -> jnp.ndarray:
+    """Clipped surrogate: -mean(min(ratio * A, clip(ratio, 1 +- eps) * A))."""
+    ratio = jnp.exp(logp_new - logp_old)
+    unclipped = ratio * advantages
+    clipped = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantages
+    return -jnp.mean(jnp.minimum(unclipped, clipped))
+
+
+def ppo_value_loss(
+    v_new: jnp.ndarray, v_old: jnp.ndarray, returns: jnp.ndarray, clip_eps: float
+) -> jnp.ndarray:
+    """Clipped value loss: 0.5 * mean(max((v - R)^2, (v_old + clip(v - v_old) - R)^2))."""
+    v_clipped = v_old + jnp.clip(v_new - v_old, -clip_eps, clip_eps)
+    return 0.5 * jnp.mean(jnp.maximum(jnp.square(v_new - returns), jnp.square(v_clipped - returns)))
+
+
+def categorical_entropy(logits: jnp.ndarray) -> jnp.ndarray:
+    """Mean entropy of categorical distributions given by ``logits`` [..., A]."""
+    logp = jax.nn.log_softmax(logits)
+    return -jnp.mean(jnp.sum(jnp.exp(logp) * logp, axis=-1))
+
+
+# ---------------------------------------------------------------- distillation
+
+
+def distill_argmax_loss(student_logits: jnp.ndarray, teacher_q: jnp.ndarray) -> jnp.ndarray:
+    """Cross-entropy from the student's policy to the teacher's greedy action."""
+    target = jnp.argmax(teacher_q, axis=-1)
+    logp = jax.nn.log_softmax(student_logits)
+    return -jnp.mean(jnp.take_along_axis(logp, target[..., None], axis=-1))
+
+
+def distill_softmax_loss(
+    student_logits: jnp.ndarray, teacher_q: jnp.ndarray, tau: float
+) -> jnp.ndarray:
+    """Cross-entropy from the student's policy to softmax(Q_T / tau)."""
+    target = jax.lax.stop_gradient(jax.nn.softmax(teacher_q / tau))
+    logp = jax.nn.log_softmax(student_logits)
+    return -jnp.mean(jnp.sum(target * logp, axis=-1))
+
+
+def distill_kl_loss(student_logits: jnp.ndarray, teacher_q: jnp.ndarray, tau: float) -> jnp.ndarray:
+    """Full KL(softmax(Q_T / tau) || pi_student); zero when the two agree."""
+    log_target = jax.lax.stop_gradient(jax.nn.log_softmax(teacher_q / tau))
+    logp = jax.nn.log_softmax(student_logits)
+    return jnp.mean(jnp.sum(jnp.exp(log_target) * (log_target - logp), axis=-1))
+
+
+def policy_distill_loss(
+    kind: str, student_logits: jnp.ndarray, teacher_q: jnp.ndarray, tau: float
+) -> jnp.ndarray:
+    """Dispatch on the configured target: "argmax", "softmax" or "kl"."""
+    if kind == "argmax":
+        return distill_argmax_loss(student_logits, teacher_q)
+    if kind == "softmax":
+        return distill_softmax_loss(student_logits, teacher_q, tau)
+    if kind == "kl":
+        return distill_kl_loss(student_logits, teacher_q, tau)
+    raise ValueError(f"unknown distillation target {kind!r}; valid: argmax, softmax, kl")
+
+
+def value_distill_loss(student_value: jnp.ndarray, teacher_q: jnp.ndarray) -> jnp.ndarray:
+    """0.5 * mean((V(s, g) - max_a Q_T(s, g, a))^2)."""
+    target = jax.lax.stop_gradient(jnp.max(teacher_q, axis=-1))
+    return 0.5 * jnp.mean(jnp.square(student_value - target))

@@ -1,0 +1,56 @@
+"""Flax building blocks shared by the teacher and the built-in Flax students."""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from leo_teacher.envs.base import ObsSpec
+
+
+class Trunk(nn.Module):
+    """Input normalisation, an optional conv over the map part, then Dense+LayerNorm+ReLU.
+
+    A map observation (``obs_spec.map_shape`` set and ``conv_features > 0``) goes through one
+    3x3 conv before being flattened beside the flat features, as in the paper's Craftax nets.
+    """
+
+    obs_spec: ObsSpec
+    width: int
+    depth: int
+    conv_features: int = 0
+
+    @nn.compact
+    def __call__(self, obs: jnp.ndarray, extra: jnp.ndarray | None = None) -> jnp.ndarray:
+        x = obs
+        if self.obs_spec.map_shape is not None and self.conv_features > 0:
+            m = self.obs_spec.map_size
+            grid = obs[..., :m].reshape(obs.shape[:-1] + tuple(self.obs_spec.map_shape))
+            grid = nn.relu(nn.Conv(self.conv_features, (3, 3))(grid))
+            x = jnp.concatenate([grid.reshape(obs.shape[:-1] + (-1,)), obs[..., m:]], axis=-1)
+        if extra is not None:
+            x = jnp.concatenate([x, extra], axis=-1)
+        # Input normalisation without running statistics: stateless and seed-deterministic.
+        x = nn.LayerNorm(use_scale=False, use_bias=False)(x)
+        for _ in range(self.depth):
+            x = nn.relu(nn.LayerNorm()(nn.Dense(self.width)(x)))
+        return x
+
+
+class LeoNetwork(nn.Module):
+    """LEO: observation -> Q(s, g, a) for every goal and action, [..., G, A], in [0, 1]."""
+
+    obs_spec: ObsSpec
+    num_goals: int
+    num_actions: int
+    width: int = 256
+    depth: int = 2
+    conv_features: int = 0
+
+    @nn.compact
+    def __call__(self, obs: jnp.ndarray) -> jnp.ndarray:
+        h = Trunk(self.obs_spec, self.width, self.depth, self.conv_features)(obs)
+        q = nn.Dense(self.num_goals * self.num_actions)(h)
+        q = q.reshape(obs.shape[:-1] + (self.num_goals, self.num_actions))
+        # Each goal's return is a discounted single success, so values live in [0, 1].
+        return nn.sigmoid(q)

@@ -1,0 +1,141 @@
+"""The run directory: config snapshot, metrics, per-goal success, summary and plots."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from leo_teacher.config import ConfigError
+
+# Files a run writes; a directory holding any of them holds a run.
+RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "per_goal_success.csv")
+TIMING_FIELDS = ("wall_seconds", "steps_per_second")
+
+
+def prepare(run_dir: Path, overwrite: bool) -> None:
+    """Create ``run_dir``; refuse (ConfigError) to touch an existing run unless ``overwrite``."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--run-dir {run_dir} is a file; pass a directory path")
+    existing = [f for f in RUN_FILES if (run_dir / f).exists()]
+    if existing and not overwrite:
+        raise ConfigError(
+            f"--run-dir {run_dir} already holds a run ({existing[0]}); pass --overwrite to "
+            "replace it or choose another --run-dir"
+        )
+    if existing and overwrite:
+        for child in run_dir.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def append_metrics(run_dir: Path, row: dict) -> None:
+    with open(run_dir / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(row, sort_keys=True) + "\n")
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_per_goal(
+    path: Path, names: Sequence[str], reachable: np.ndarray, success: dict[str, np.ndarray]
+) -> None:
+    """CSV with goal index, name, reachable, then one success column per evaluated policy.
+
+    With a single policy the column is called ``success``; with several, ``success_<name>``.
+    """
+    cols = list(success)
+    header = ["goal", "name", "reachable"] + (
+        ["success"] if len(cols) == 1 else [f"success_{c}" for c in cols]
+    )
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for g, name in enumerate(names):
+            w.writerow([g, name, int(reachable[g])] + [f"{float(success[c][g]):.6f}" for c in cols])
+
+
+def write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)
+
+
+def plot_learning_curve(run_dir: Path, rows: list[dict], title: str) -> None:
+    """learning_curve.png: live and evaluated success, and goals seen, against env steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not rows:
+        return
+    steps = [r["env_steps"] for r in rows]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax1.plot(steps, [r.get("live_success", np.nan) for r in rows], label="live success")
+    eval_keys = sorted({k for r in rows for k in r if k.startswith("eval/")})
+    for key in eval_keys:
+        pts = [(r["env_steps"], r[key]) for r in rows if key in r]
+        ax1.plot(*zip(*pts), marker="o", label=key.replace("eval/", "eval "))
+    ax1.set_xlabel("env steps")
+    ax1.set_ylabel("success rate")
+    ax1.set_ylim(0, 1.02)
+    ax1.legend(fontsize=8)
+    ax2.plot(steps, [r.get("goals_seen", np.nan) for r in rows])
+    ax2.set_xlabel("env steps")
+    ax2.set_ylabel("goals seen")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(run_dir / "learning_curve.png", dpi=100)
+    plt.close(fig)
+
+
+def plot_per_goal(run_dir: Path, success: dict[str, np.ndarray], env) -> None:
+    """per_goal_success.png: a heat map over the map for the gridworld, bars otherwise."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(success)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.8), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        s = np.asarray(success[name])
+        cells = getattr(env, "goal_cells", None)
+        if cells is not None:
+            grid = np.full(env.walls.shape, np.nan)
+            grid[cells[:, 0], cells[:, 1]] = s
+            im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            fig.colorbar(im, ax=ax, fraction=0.046)
+        else:
+            ax.bar(np.arange(s.size), s, width=1.0)
+            ax.set_xlabel("goal index")
+            ax.set_ylim(0, 1)
+        ax.set_title(f"{name}: mean {s.mean():.2f}")
+    fig.tight_layout()
+    fig.savefig(run_dir / "per_goal_success.png", dpi=100)
+    plt.close(fig)
+
+
+def success_map(env, success: np.ndarray) -> str | None:
+    """An ASCII map of per-goal success for grid envs ('#' wall, 0-9 success tenths, '*' = 1)."""
+    cells = getattr(env, "goal_cells", None)
+    if cells is None:
+        return None
+    chars = np.full(env.walls.shape, "#", dtype="<U1")
+    for (r, c), s in zip(cells, np.asarray(success)):
+        chars[r, c] = "*" if s >= 0.999 else str(int(s * 10))
+    return "\n".join(" ".join(row) for row in chars)

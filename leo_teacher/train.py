@@ -1,0 +1,278 @@
+"""Training entry point: ``python -m leo_teacher.train [--env ...] [--student ...] [--mode ...]``.
+
+A thin Python loop around jitted chunks of iterations: progress bar, metrics, periodic
+evaluation, and the run directory (DESIGN §3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from leo_teacher.config import MODES, Config, ConfigError, build_config, parse_set, to_yaml
+
+DEFAULT_CACHE = Path.home() / ".cache" / "leo_teacher" / "jax"
+
+
+def enable_compilation_cache(path: str | os.PathLike | None = None) -> None:
+    """Turn on JAX's persistent compilation cache (JAX_COMPILATION_CACHE_DIR wins)."""
+    import jax
+
+    path = os.environ.get("JAX_COMPILATION_CACHE_DIR") or path or DEFAULT_CACHE
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+def default_run_dir(cfg: Config) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    student = cfg.student.name.replace(",", "+").replace(":", ".").replace("/", ".")
+    return Path("runs") / f"{cfg.env.name}-{cfg.coordinator.mode}-{student}-seed{cfg.run.seed}-{stamp}"
+
+
+class Trainer:
+    """Runs one configured training job into a run directory and returns its summary."""
+
+    def __init__(self, cfg: Config, run_dir: str | os.PathLike | None = None, overwrite: bool = False,
+                 progress: bool = True):
+        from leo_teacher.coordinator import Coordinator
+        from leo_teacher.envs import make_env
+
+        self.cfg = cfg
+        try:
+            self.env = make_env(cfg.env)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        # Build everything that can reject the config before touching the run directory.
+        self.coord = Coordinator(cfg, self.env)
+        self.run_dir = Path(run_dir or cfg.run.run_dir or default_run_dir(cfg))
+        cfg.run.run_dir = str(self.run_dir)
+        self.overwrite = overwrite
+        self.progress = progress
+
+    # ------------------------------------------------------------------ evaluation
+
+    def _evaluators(self):
+        """name -> (jitted evaluate(params, rng), params getter) for the policies worth scoring."""
+        from leo_teacher.evaluation import make_evaluator, random_policy
+
+        sched, run = self.coord.schedule, self.cfg.run
+        policies = self.coord.greedy_policies()
+        out = {}
+        if sched.actor == "random":
+            build = make_evaluator(self.env, run.eval_repeats, run.eval_max_steps, stochastic=True)
+            out["random"] = (build(random_policy(self.env.num_actions)), lambda s: None)
+            return out
+        build = make_evaluator(self.env, run.eval_repeats, run.eval_max_steps)
+        if sched.needs_student and sched.actor == "student":
+            for name in self.coord.student_names:
+                act, getter = policies[name]
+                out[name] = (build(act), getter)
+        if sched.train_teacher or sched.actor == "teacher":
+            act, getter = policies["teacher"]
+            out["teacher"] = (build(act), getter)
+        return out
+
+    def headline_policy(self) -> str:
+        actor = self.coord.schedule.actor
+        return {"student": self.coord.student_names[0], "teacher": "teacher", "random": "random"}[actor]
+
+    def evaluate(self, state, evaluators) -> dict[str, np.ndarray]:
+        import jax
+
+        rng = jax.random.PRNGKey(self.cfg.run.eval_seed)
+        return {name: np.asarray(fn(get(state), rng)) for name, (fn, get) in evaluators.items()}
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> dict:
+        import jax
+        from tqdm import tqdm
+
+        from leo_teacher import rundir
+        from leo_teacher.evaluation import summarize
+
+        cfg, coord = self.cfg, self.coord
+        rundir.prepare(self.run_dir, self.overwrite)
+        (self.run_dir / "config.yaml").write_text(to_yaml(cfg))
+        logger = _make_wandb(cfg, self.run_dir)
+
+        start = time.perf_counter()
+        state = coord.init(cfg.run.seed)
+        evaluators = self._evaluators()
+        total_iters = cfg.num_iterations
+        chunk = cfg.run.log_every
+        num_chunks = math.ceil(total_iters / chunk) if total_iters else 0
+        bar = tqdm(total=total_iters * cfg.rollout_size, unit="step", unit_scale=True,
+                   disable=not self.progress, mininterval=2.0, file=sys.stderr)
+        rows, done_iters = [], 0
+        success = None
+        for c in range(num_chunks):
+            length = min(chunk, total_iters - done_iters)
+            state, metrics = coord.chunk_fn(length)(state)
+            metrics = jax.device_get(metrics)
+            done_iters += length
+            row = {"iteration": done_iters, "env_steps": done_iters * cfg.rollout_size}
+            for key, values in metrics.items():
+                # Counters are read at the chunk's end; losses averaged over it.
+                last = key in ("goals_seen", "live_success", "epsilon", "distill_scale")
+                row[key] = float(values[-1] if last else np.mean(values))
+            if cfg.run.eval_every and (c + 1) % cfg.run.eval_every == 0 and c + 1 < num_chunks:
+                success = self.evaluate(state, evaluators)
+                row.update({f"eval/{k}": float(v.mean()) for k, v in success.items()})
+            elapsed = time.perf_counter() - start
+            row["wall_seconds"] = round(elapsed, 3)
+            row["steps_per_second"] = round(row["env_steps"] / max(elapsed, 1e-9), 1)
+            rows.append(row)
+            rundir.append_metrics(self.run_dir, row)
+            if logger:
+                logger.log(row, step=row["env_steps"])
+            bar.update(length * cfg.rollout_size)
+            bar.set_postfix(live=f"{row['live_success']:.2f}", seen=int(row["goals_seen"]))
+        bar.close()
+        train_seconds = time.perf_counter() - start
+
+        success = self.evaluate(state, evaluators)
+        if rows:
+            rows[-1].update({f"eval/{k}": float(v.mean()) for k, v in success.items()})
+            # Rewrite the last line so the final evaluation sits in metrics.jsonl too.
+            lines = (self.run_dir / "metrics.jsonl").read_text().splitlines()
+            import json
+
+            lines[-1] = json.dumps(rows[-1], sort_keys=True)
+            (self.run_dir / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+        return self._finish(state, success, rows, train_seconds, start, logger)
+
+    def _finish(self, state, success, rows, train_seconds, start, logger) -> dict:
+        from leo_teacher import rundir
+        from leo_teacher.evaluation import summarize
+
+        cfg, gs = self.cfg, self.env.goal_set
+        reachable = gs.reachable_mask()
+        rundir.write_per_goal(self.run_dir / "per_goal_success.csv", gs.names, reachable, success)
+        head = self.headline_policy()
+        env_steps = cfg.num_iterations * cfg.rollout_size
+        summary = {
+            **summarize(success[head], reachable),
+            "evaluated_policy": head,
+            "policies": {k: summarize(v, reachable) for k, v in success.items()},
+            "env_steps": env_steps,
+            "wall_seconds": round(time.perf_counter() - start, 3),
+            "train_seconds": round(train_seconds, 3),
+            "steps_per_second": round(env_steps / max(train_seconds, 1e-9), 1),
+            "mode": cfg.coordinator.mode,
+            "student": cfg.student.name,
+            "students": list(self.coord.student_names),
+            "env": cfg.env.name,
+            "seed": cfg.run.seed,
+            "eval_seed": cfg.run.eval_seed,
+            "eval_repeats": cfg.run.eval_repeats,
+            "goals_seen": int(np.asarray(state.actors.seen).sum()),
+            "live_success": rows[-1]["live_success"] if rows else None,
+        }
+        rundir.write_json(self.run_dir / "summary.json", summary)
+        title = f"{cfg.env.name} / {cfg.coordinator.mode} / {cfg.student.name} / seed {cfg.run.seed}"
+        rundir.plot_learning_curve(self.run_dir, rows, title)
+        rundir.plot_per_goal(self.run_dir, success, self.env)
+        if logger:
+            logger.log({"final/success_rate": summary["success_rate"]})
+            logger.finish()
+        self.state = state
+        return summary
+
+
+def _make_wandb(cfg: Config, run_dir: Path):
+    """A wandb run when enabled; offline unless an API key is configured."""
+    if not cfg.run.wandb:
+        return None
+    import wandb
+
+    mode = "online" if os.environ.get("WANDB_API_KEY") else "offline"
+    return wandb.init(project=cfg.run.wandb_project, config=cfg.to_dict(), dir=str(run_dir),
+                      mode=mode, name=run_dir.name)
+
+
+def report(summary: dict, trainer: Trainer, success_csv: Path) -> str:
+    """The human-readable end-of-run report printed by the CLI."""
+    lines = [
+        f"run: {trainer.run_dir}",
+        f"env {summary['env']} | mode {summary['mode']} | students {','.join(summary['students'])} | "
+        f"seed {summary['seed']}",
+        f"env steps {summary['env_steps']:,} in {summary['wall_seconds']:.1f}s "
+        f"({summary['steps_per_second']:,.0f} steps/s incl. compile)",
+    ]
+    for name, s in summary["policies"].items():
+        lines.append(
+            f"per-goal success [{name}]: all goals {s['success_rate']:.3f} | reachable "
+            f"{s['success_rate_reachable']:.3f} ({s['num_reachable']}/{s['num_goals']} goals reachable)"
+        )
+    from leo_teacher import rundir
+    import csv
+
+    with open(success_csv) as f:
+        col = [r for r in csv.DictReader(f)]
+    key = next(k for k in col[0] if k.startswith("success"))
+    grid = rundir.success_map(trainer.env, [float(r[key]) for r in col])
+    if grid:
+        lines.append(f"per-goal success map ({key}; # wall, 0-9 tenths, * = 1.0):")
+        lines.append(grid)
+    lines.append(f"per-goal table: {success_csv}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m leo_teacher.train", description=__doc__.splitlines()[0])
+    p.add_argument("--env", help="gridworld (default), craftax-classic or craftax")
+    p.add_argument("--student", help="student name(s), comma-separated, or module:factory path")
+    p.add_argument("--mode", help=f"one of {', '.join(MODES)}")
+    p.add_argument("--total-steps", type=float, help="environment steps to train for")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--run-dir", help="output directory (default runs/<env>-<mode>-<student>-seed<N>-<time>)")
+    p.add_argument("--config", help="a YAML config file instead of configs/<env>.yaml")
+    p.add_argument("--preset", help="a named preset of the config file (e.g. cpu, paper)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run in --run-dir")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                   help="override any config field; repeatable")
+    p.add_argument("--wandb", action="store_true", help="log to Weights & Biases (offline without a key)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    overrides = parse_set(args.set)
+    cli = {
+        ("student", "name"): args.student,
+        ("coordinator", "mode"): args.mode,
+        ("run", "total_steps"): None if args.total_steps is None else int(args.total_steps),
+        ("run", "seed"): args.seed,
+        ("run", "run_dir"): args.run_dir,
+        ("run", "wandb"): True if args.wandb else None,
+    }
+    for (section, key), value in cli.items():
+        if value is not None:
+            overrides.setdefault(section, {})[key] = value
+    return build_config(env=args.env, preset=args.preset, config_file=args.config, overrides=overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = config_from_args(args)
+        enable_compilation_cache()
+        trainer = Trainer(cfg, overwrite=args.overwrite, progress=not args.no_progress)
+        summary = trainer.run()
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(report(summary, trainer, trainer.run_dir / "per_goal_success.csv"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Teacher and student updates over one rollout: epochs of shuffled minibatches under scan."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from leo_teacher import losses
+from leo_teacher.state import Learner
+
+
+def _minibatches(rng: jax.Array, data: Any, num_minibatches: int, epochs: int) -> Any:
+    """Shuffle a flat batch once per epoch and split it: leaves [epochs*num_mb, mb, ...]."""
+    n = jax.tree_util.tree_leaves(data)[0].shape[0]
+
+    def one_epoch(key):
+        perm = jax.random.permutation(key, n)
+        return jax.tree_util.tree_map(
+            lambda x: x[perm].reshape((num_minibatches, n // num_minibatches) + x.shape[1:]), data
+        )
+
+    batches = jax.vmap(one_epoch)(jax.random.split(rng, epochs))
+    return jax.tree_util.tree_map(lambda x: x.reshape((-1,) + x.shape[2:]), batches)
+
+
+def _sgd(learner: Learner, tx: optax.GradientTransformation, loss_fn: Callable, batches: Any):
+    """Scan one gradient step per minibatch; returns the learner and the mean metrics."""
+
+    def step(learner: Learner, batch):
+        (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(learner.params, batch)
+        updates, opt_state = tx.update(grads, learner.opt_state, learner.params)
+        params = optax.apply_updates(learner.params, updates)
+        return Learner(params=params, opt_state=opt_state), metrics
+
+    learner, metrics = jax.lax.scan(step, learner, batches)
+    return learner, jax.tree_util.tree_map(jnp.mean, metrics)
+
+
+def teacher_update(
+    rng: jax.Array,
+    learner: Learner,
+    tx: optax.GradientTransformation,
+    apply_fn: Callable,
+    obs: jnp.ndarray,
+    actions: jnp.ndarray,
+    targets: jnp.ndarray,
+    minibatch_size: int,
+    epochs: int,
+) -> tuple[Learner, dict]:
+    """All-goals TD update on a flat batch: obs [N, D], actions [N], targets [N, G]."""
+
+    def loss_fn(params, batch):
+        q = apply_fn(params, batch["obs"])  # [mb, G, A]
+        idx = jnp.broadcast_to(batch["action"][:, None, None], q.shape[:-1] + (1,))
+        q_taken = jnp.take_along_axis(q, idx, axis=-1)[..., 0]
+        loss = losses.leo_td_loss(q_taken, batch["target"])
+        return loss, {"teacher_loss": loss, "teacher_q_mean": q_taken.mean()}
+
+    data = {"obs": obs, "action": actions, "target": targets}
+    batches = _minibatches(rng, data, obs.shape[0] // minibatch_size, epochs)
+    return _sgd(learner, tx, loss_fn, batches)
+
+
+def student_update(
+    rng: jax.Array,
+    learner: Learner,
+    tx: optax.GradientTransformation,
+    apply_fn: Callable,
+    goal_reps: jnp.ndarray,
+    data: dict,
+    hp: dict,
+    minibatch_size: int,
+    epochs: int,
+) -> tuple[Learner, dict]:
+    """PPO with value clipping and per-minibatch advantage normalisation, plus distillation.
+
+    ``data`` holds flat arrays: obs, goal, action, logp, value, advantage, return_, teacher_q
+    (the teacher's values for the commanded goal, [N, A]). ``hp`` holds the coefficients;
+    distillation coefficients already carry the schedule's scale (0 turns them off).
+    """
+
+    def loss_fn(params, b):
+        logits, value = apply_fn(params, b["obs"], goal_reps[b["goal"]])
+        logp_all = jax.nn.log_softmax(logits)
+        logp = jnp.take_along_axis(logp_all, b["action"][:, None], axis=-1)[:, 0]
+        adv = losses.normalize_advantages(b["advantage"])
+        pg = losses.ppo_policy_loss(logp, b["logp"], adv, hp["clip_eps"])
+        vf = losses.ppo_value_loss(value, b["value"], b["return_"], hp["clip_eps"])
+        ent = losses.categorical_entropy(logits)
+        distill = losses.policy_distill_loss(hp["distill_target"], logits, b["teacher_q"], hp["tau"])
+        vdistill = losses.value_distill_loss(value, b["teacher_q"])
+        total = (
+            pg
+            + hp["value_coef"] * vf
+            - hp["entropy_coef"] * ent
+            + hp["distill_coef"] * distill
+            + hp["value_distill_coef"] * vdistill
+        )
+        metrics = {
+            "student_loss": total,
+            "policy_loss": pg,
+            "value_loss": vf,
+            "entropy": ent,
+            "distill_loss": distill,
+            "value_distill_loss": vdistill,
+            "approx_kl": jnp.mean(b["logp"] - logp),
+        }
+        return total, metrics
+
+    batches = _minibatches(rng, data, data["obs"].shape[0] // minibatch_size, epochs)
+    return _sgd(learner, tx, loss_fn, batches)
+
+
+def linear_lr(lr: float, anneal: bool, total_updates: int) -> optax.Schedule | float:
+    """Learning rate annealed linearly to 0 over ``total_updates`` gradient steps."""
+    if not anneal:
+        return lr
+    return optax.linear_schedule(lr, 0.0, max(1, total_updates))
+
+
+def make_teacher_tx(lr, max_grad_norm: float) -> optax.GradientTransformation:
+    """RAdam with global-norm clipping (DESIGN §1)."""
+    return optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.radam(lr))
+
+
+def make_student_tx(lr, max_grad_norm: float, eps: float) -> optax.GradientTransformation:
+    """Adam (eps 1e-5) with global-norm clipping, as in the PPO reference."""
+    return optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adam(lr, eps=eps))
