@@ -57,6 +57,7 @@ class TeacherConfig:
     epochs: int = 2
     minibatch_size: int = 512
     gamma: float | None = None  # None: 0.99 when the teacher acts, 0.995 when a student acts
+    td_lambda: float = 0.0  # 0: one-step targets (DESIGN §1); >0: PQN-style Q(lambda)
     eps_start: float = 0.2
     eps_end: float = 0.01
     eps_decay_fraction: float = 0.2

@@ -237,7 +237,9 @@ class Coordinator:
         if sched.train_teacher:
             last_q_max = self.teacher_q(state.teacher.params, actors.obs).max(axis=-1)
             next_q_max = jnp.concatenate([traj.teacher_q_max[1:], last_q_max[None]], axis=0)
-            targets = losses.leo_td_targets(traj.achieved, traj.episode_end, next_q_max, sched.teacher_gamma)
+            targets = losses.leo_lambda_targets(
+                traj.achieved, traj.episode_end, next_q_max, sched.teacher_gamma, cfg.teacher.td_lambda
+            )
             flat = lambda x: x.reshape((T * B,) + x.shape[2:])  # noqa: E731
             teacher, t_metrics = teacher_update(
                 k_teacher,

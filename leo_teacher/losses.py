@@ -27,6 +27,31 @@ def leo_td_targets(
     return r + gamma * next_q_max * (1.0 - done)
 
 
+def leo_lambda_targets(
+    achieved_next: jnp.ndarray,
+    episode_end: jnp.ndarray,
+    next_q_max: jnp.ndarray,
+    gamma: float,
+    lam: float,
+) -> jnp.ndarray:
+    """Per-goal Q(lambda) targets over a time-major rollout ([T, B, G]), as in PQN.
+
+    y_t = r_t + gamma * (1 - done_t) * ((1 - lam) * max_a Q(s_{t+1}) + lam * y_{t+1}),
+    bootstrapping from ``next_q_max[-1]`` after the last step. ``lam = 0`` gives exactly
+    :func:`leo_td_targets`; larger ``lam`` carries a success back over many steps in one update.
+    """
+    r = achieved_next.astype(jnp.float32)
+    not_done = 1.0 - jnp.logical_or(achieved_next, episode_end[..., None]).astype(jnp.float32)
+
+    def backward(next_return, x):
+        r_t, nd_t, q_next = x
+        y = r_t + gamma * nd_t * ((1.0 - lam) * q_next + lam * next_return)
+        return y, y
+
+    _, ys = jax.lax.scan(backward, next_q_max[-1], (r, not_done, next_q_max), reverse=True)
+    return ys
+
+
 def leo_td_loss(q_taken: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
     """All-goals TD loss: 0.5 * mean over batch and goals of (Q(s, g, a) - y_g)^2.
 
