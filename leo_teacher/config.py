@@ -20,6 +20,7 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 MODES = ("teacher-as-teacher", "teacher-as-actor", "student-only", "random")
 DISTILL_TARGETS = ("argmax", "softmax", "kl")
+GOAL_INPUTS = ("representation", "index")
 
 
 class ConfigError(ValueError):
@@ -68,6 +69,7 @@ class StudentConfig:
     """A goal-conditioned student trained by PPO and distilled from the teacher."""
 
     name: str = "mlp"
+    goal_input: str = "representation"  # or "index": a learned embedding of the goal index
     width: int = 256
     depth: int = 2
     lr: float = 2e-4
@@ -283,6 +285,10 @@ def validate(cfg: Config) -> None:
         raise ConfigError(
             f"unknown coordinator.distill_target {c.distill_target!r}; valid: "
             f"{', '.join(DISTILL_TARGETS)}"
+        )
+    if cfg.student.goal_input not in GOAL_INPUTS:
+        raise ConfigError(
+            f"unknown student.goal_input {cfg.student.goal_input!r}; valid: {', '.join(GOAL_INPUTS)}"
         )
     positive = {
         "env.num_envs": cfg.env.num_envs,

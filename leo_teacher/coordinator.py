@@ -46,8 +46,12 @@ class Coordinator:
         self.env = env
         self.goal_set = env.goal_set
         self.schedule = Schedule.from_config(config)
-        self.goal_reps = jnp.asarray(self.goal_set.reps)
         self.num_goals = self.goal_set.num_goals
+        if config.student.goal_input == "index":
+            # A one-hot index through the student's first dense layer is a learned embedding.
+            self.goal_reps = jnp.eye(self.num_goals, dtype=jnp.float32)
+        else:
+            self.goal_reps = jnp.asarray(self.goal_set.reps)
         names = list(student_names or config.student.name.split(","))
         self.student_names = [n.strip() for n in names if n.strip()]
         if not self.student_names:
@@ -58,7 +62,7 @@ class Coordinator:
         self.teacher_net = LeoNetwork(
             env.obs_spec, self.num_goals, env.num_actions, config.teacher.width, config.teacher.depth, conv
         )
-        spec = StudentSpec(env.obs_spec, env.num_actions, self.num_goals, self.goal_set.rep_dim)
+        spec = StudentSpec(env.obs_spec, env.num_actions, self.num_goals, int(self.goal_reps.shape[-1]))
         try:
             self.students = [make_student(n, config.student, spec) for n in self.student_names]
         except ValueError as e:

@@ -1,0 +1,87 @@
+"""The coordinator: goal sampling, schedule modes, rollout storage, one iteration per mode."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from leo_teacher.config import build_config, parse_set
+from leo_teacher.coordinator import Coordinator, sample_goals
+from leo_teacher.envs import make_env
+from leo_teacher.schedule import Schedule
+
+
+def tiny(mode="teacher-as-teacher", *extra):
+    return build_config(preset="tiny", overrides=parse_set([f"coordinator.mode={mode}", *extra]))
+
+
+def test_goals_are_drawn_from_seen_goals_only():
+    seen = jnp.zeros(10, bool).at[jnp.array([2, 7])].set(True)
+    goals = np.asarray(sample_goals(jax.random.PRNGKey(0), seen, 1000))
+    assert set(goals.tolist()) == {2, 7}
+    # nothing seen yet: uniform over all goals
+    goals = np.asarray(sample_goals(jax.random.PRNGKey(0), jnp.zeros(10, bool), 1000))
+    assert len(set(goals.tolist())) == 10
+
+
+@pytest.mark.parametrize(
+    "mode, actor, teacher, student, distils",
+    [
+        ("teacher-as-teacher", "student", True, True, True),
+        ("teacher-as-actor", "teacher", True, False, False),
+        ("student-only", "student", False, True, False),
+        ("random", "random", False, False, False),
+    ],
+)
+def test_modes_are_configurations_of_one_schedule(mode, actor, teacher, student, distils):
+    s = Schedule.from_config(tiny(mode))
+    assert (s.actor, s.train_teacher, s.train_student, s.distils) == (actor, teacher, student, distils)
+
+
+def test_schedule_coefficients():
+    cfg = tiny("teacher-as-actor")
+    s = Schedule.from_config(cfg)
+    assert s.teacher_gamma == 0.99  # teacher alone
+    assert Schedule.from_config(tiny()).teacher_gamma == 0.995  # with a student
+    np.testing.assert_allclose(s.epsilon(0), 0.2)
+    np.testing.assert_allclose(s.epsilon(s.eps_decay_iterations * 10), 0.01, rtol=1e-5)
+    a = Schedule.from_config(tiny("teacher-as-teacher", "coordinator.anneal_distill=true",
+                                  "coordinator.teacher_warmup_iterations=2"))
+    assert float(a.distill_scale(1)) == 0.0  # warm-up
+    np.testing.assert_allclose(a.distill_scale(a.num_iterations // 2), 0.5, atol=0.05)
+
+
+def test_rollout_stores_no_per_goal_action_values():
+    cfg = tiny()
+    coord = Coordinator(cfg, make_env(cfg.env))
+    state = jax.eval_shape(coord.init, 0)
+    _, traj = jax.eval_shape(coord._rollout, state, jax.random.PRNGKey(0))
+    T, B, G, A = cfg.env.rollout_steps, cfg.env.num_envs, coord.num_goals, 4
+    assert traj.teacher_q_max.shape == (T, B, G)
+    assert traj.teacher_q_goal.shape == (T, B, A)
+    for leaf in jax.tree_util.tree_leaves(traj):
+        assert leaf.shape[-2:] != (G, A)
+
+
+@pytest.mark.parametrize("mode", ["teacher-as-teacher", "teacher-as-actor", "student-only"])
+def test_one_chunk_runs_and_updates_what_the_mode_trains(mode):
+    cfg = tiny(mode)
+    coord = Coordinator(cfg, make_env(cfg.env))
+    state = coord.init(0)
+    new, metrics = coord.chunk_fn(2)(coord.init(0))
+    changed = lambda a, b: any(  # noqa: E731
+        not np.allclose(x, y) for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b))
+    )
+    sched = coord.schedule
+    assert changed(state.teacher.params, new.teacher.params) == sched.train_teacher
+    assert changed(state.students[0].params, new.students[0].params) == sched.train_student
+    assert int(new.iteration) == 2
+    assert all(np.all(np.isfinite(v)) for v in metrics.values())
+
+
+def test_several_students_share_the_envs():
+    cfg = tiny("teacher-as-teacher", "student.name=mlp,mlp", "student.minibatch_size=128")
+    coord = Coordinator(cfg, make_env(cfg.env))
+    assert coord.slice_size == cfg.env.num_envs // 2
+    _, metrics = coord.chunk_fn(1)(coord.init(0))
+    assert "distill_loss/mlp" in metrics
