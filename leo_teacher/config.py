@@ -18,7 +18,17 @@ import yaml
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
-MODES = ("teacher-as-teacher", "teacher-as-actor", "student-only", "random")
+MODES = (
+    "teacher-as-teacher",
+    "teacher-as-actor",
+    "student-only",
+    "random",
+    # baselines: a goal-conditioned Q network in the teacher's slot, acting alone
+    "pqn",
+    "pqn-her",
+    "all-goals-relabel",
+)
+HER_STRATEGIES = ("random", "positive", "mixed")
 DISTILL_TARGETS = ("argmax", "softmax", "kl")
 GOAL_INPUTS = ("representation", "index")
 
@@ -62,6 +72,9 @@ class TeacherConfig:
     eps_start: float = 0.2
     eps_end: float = 0.01
     eps_decay_fraction: float = 0.2
+    # hindsight relabelling (mode pqn-her): extra goals per env and rollout, and how to pick them
+    relabel_count: int = 4
+    her_strategy: str = "mixed"
 
 
 @dataclass
@@ -83,6 +96,13 @@ class StudentConfig:
     clip_eps: float = 0.2
     entropy_coef: float = 0.005
     value_coef: float = 0.5
+    # transformer student (students/transformer.py); CPU-sized defaults
+    token_dim: int = 64
+    num_layers: int = 2
+    num_heads: int = 4
+    mlp_ratio: int = 2  # feed-forward width = mlp_ratio * token_dim
+    chunk_size: int = 16  # flat features per token (map observations: one token per cell)
+    pooling: str = "cls"  # or "mean" over all tokens
 
 
 @dataclass
@@ -290,6 +310,12 @@ def validate(cfg: Config) -> None:
         raise ConfigError(
             f"unknown student.goal_input {cfg.student.goal_input!r}; valid: {', '.join(GOAL_INPUTS)}"
         )
+    if cfg.teacher.her_strategy not in HER_STRATEGIES:
+        raise ConfigError(
+            f"unknown teacher.her_strategy {cfg.teacher.her_strategy!r}; valid: {', '.join(HER_STRATEGIES)}"
+        )
+    if cfg.teacher.relabel_count < 0:
+        raise ConfigError(f"teacher.relabel_count={cfg.teacher.relabel_count} must be >= 0")
     positive = {
         "env.num_envs": cfg.env.num_envs,
         "env.rollout_steps": cfg.env.rollout_steps,

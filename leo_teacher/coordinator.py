@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from leo_teacher import losses
 from leo_teacher.config import Config, ConfigError
 from leo_teacher.envs.base import Env
-from leo_teacher.networks import LeoNetwork
+from leo_teacher.networks import GoalQNetwork, LeoNetwork
 from leo_teacher.schedule import Schedule
 from leo_teacher.state import ActorState, Learner, TrainState, Transition
 from leo_teacher.updates import (
@@ -59,9 +59,12 @@ class Coordinator:
         self._check_sizes()
 
         conv = getattr(config.teacher, "conv_features", 0)
-        self.teacher_net = LeoNetwork(
-            env.obs_spec, self.num_goals, env.num_actions, config.teacher.width, config.teacher.depth, conv
-        )
+        t = config.teacher
+        self.teacher_goal_reps = jnp.asarray(self.goal_set.reps)
+        if self.schedule.goal_conditioned_teacher:
+            self.teacher_net = GoalQNetwork(env.obs_spec, env.num_actions, t.width, t.depth, conv)
+        else:
+            self.teacher_net = LeoNetwork(env.obs_spec, self.num_goals, env.num_actions, t.width, t.depth, conv)
         spec = StudentSpec(env.obs_spec, env.num_actions, self.num_goals, int(self.goal_reps.shape[-1]))
         try:
             self.students = [make_student(n, config.student, spec) for n in self.student_names]
@@ -119,7 +122,10 @@ class Coordinator:
         env_state, obs = self.env.reset(k_env, self.num_envs)
         seen = self.goal_set.achieved(obs).any(axis=0)
         dummy_goal = self.goal_reps[:1]
-        t_params = self.teacher_net.init(k_teacher, obs[:1])
+        if self.schedule.goal_conditioned_teacher:
+            t_params = self.teacher_net.init(k_teacher, obs[:1], self.teacher_goal_reps[:1])
+        else:
+            t_params = self.teacher_net.init(k_teacher, obs[:1])
         teacher = Learner(params=t_params, opt_state=self.teacher_tx.init(t_params))
         students = []
         for student, key in zip(self.students, k_students):
@@ -139,8 +145,14 @@ class Coordinator:
     # ------------------------------------------------------------------ acting
 
     def teacher_q(self, params, obs: jnp.ndarray) -> jnp.ndarray:
-        """Teacher values for every goal and action, [B, G, A]."""
+        """LEO teacher values for every goal and action, [B, G, A]."""
         return self.teacher_net.apply(params, obs)
+
+    def teacher_q_for(self, params, obs: jnp.ndarray, goal: jnp.ndarray) -> jnp.ndarray:
+        """Teacher values for one goal per observation, [B, A] (either kind of teacher)."""
+        if self.schedule.goal_conditioned_teacher:
+            return self.teacher_net.apply(params, obs, self.teacher_goal_reps[goal])
+        return self.teacher_q(params, obs)[jnp.arange(obs.shape[0]), goal]
 
     def _student_outputs(self, students: tuple, obs: jnp.ndarray, goal: jnp.ndarray):
         """Each student on its slice of envs; concatenated (logits [B, A], value [B])."""
@@ -159,7 +171,11 @@ class Coordinator:
             prev = actors
             k_act, k_eps, k_env, k_goal = jax.random.split(key, 4)
             batch = jnp.arange(B)
-            if sched.needs_teacher_values:
+            if sched.needs_teacher_values and sched.goal_conditioned_teacher:
+                # Baselines compute their targets after the rollout, for the goals they train.
+                q_goal = self.teacher_q_for(state.teacher.params, actors.obs, actors.goal)
+                q_max = jnp.zeros((B, 0))
+            elif sched.needs_teacher_values:
                 q = self.teacher_q(state.teacher.params, actors.obs)
                 q_goal, q_max = q[batch, actors.goal], q.max(axis=-1)
             else:
@@ -225,7 +241,6 @@ class Coordinator:
         sched, cfg = self.schedule, self.config
         rng, k_roll, k_teacher, *k_students = jax.random.split(state.rng, 3 + len(self.students))
         actors, traj = self._rollout(state, k_roll)
-        T, B = cfg.env.rollout_steps, self.num_envs
         metrics = {
             "reward_rate": traj.reward.mean(),
             "goals_seen": actors.seen.sum().astype(jnp.float32),
@@ -239,27 +254,91 @@ class Coordinator:
 
         teacher = state.teacher
         if sched.train_teacher:
-            last_q_max = self.teacher_q(state.teacher.params, actors.obs).max(axis=-1)
-            next_q_max = jnp.concatenate([traj.teacher_q_max[1:], last_q_max[None]], axis=0)
-            targets = losses.leo_lambda_targets(
-                traj.achieved, traj.episode_end, next_q_max, sched.teacher_gamma, cfg.teacher.td_lambda
-            )
-            flat = lambda x: x.reshape((T * B,) + x.shape[2:])  # noqa: E731
+            k_teacher, k_goals = jax.random.split(k_teacher)
+            data, q_taken_fn = self._teacher_batch(state.teacher.params, actors, traj, k_goals)
             teacher, t_metrics = teacher_update(
-                k_teacher,
-                state.teacher,
-                self.teacher_tx,
-                self.teacher_net.apply,
-                flat(traj.obs),
-                flat(traj.action),
-                flat(targets),
-                cfg.teacher.minibatch_size,
-                sched.teacher_epochs,
+                k_teacher, state.teacher, self.teacher_tx, q_taken_fn, data,
+                cfg.teacher.minibatch_size, sched.teacher_epochs,
             )
             metrics.update(t_metrics)
 
         new_state = TrainState(actors, teacher, tuple(students), rng, state.iteration + 1)
         return new_state, metrics
+
+    def _teacher_batch(self, params, actors: ActorState, traj: Transition, rng: jax.Array):
+        """Flat training data with fixed targets, and the matching q_taken function.
+
+        LEO trains every goal from one pass per transition, bootstrapping from the values
+        computed while acting. The goal-conditioned baselines train the goal columns picked by
+        :meth:`training_goals` and need one pass per (next state, goal) pair for their targets.
+        """
+        sched, cfg = self.schedule, self.config
+        T, B = cfg.env.rollout_steps, self.num_envs
+        flat = lambda x: x.reshape((T * B,) + x.shape[2:])  # noqa: E731
+        data = {"obs": flat(traj.obs), "action": flat(traj.action)}
+        if not sched.goal_conditioned_teacher:
+            last_q_max = self.teacher_q(params, actors.obs).max(axis=-1)
+            next_q_max = jnp.concatenate([traj.teacher_q_max[1:], last_q_max[None]], axis=0)
+            achieved = traj.achieved
+
+            def q_taken_fn(p, b):
+                q = self.teacher_net.apply(p, b["obs"])  # [mb, G, A]
+                idx = jnp.broadcast_to(b["action"][:, None, None], q.shape[:-1] + (1,))
+                return jnp.take_along_axis(q, idx, axis=-1)[..., 0]
+
+        else:
+            goals = self.training_goals(rng, traj)  # [T, B, K]
+            next_obs = jnp.concatenate([traj.obs[1:], actors.obs[None]], axis=0)
+
+            def max_q(args):  # one time step at a time bounds the memory of the B*K passes
+                obs_t, goals_t = args
+                K = goals_t.shape[-1]
+                q = self.teacher_net.apply(params, jnp.repeat(obs_t, K, axis=0),
+                                           self.teacher_goal_reps[goals_t.reshape(-1)])
+                return q.max(axis=-1).reshape(goals_t.shape)
+
+            next_q_max = jax.lax.map(max_q, (next_obs, goals))
+            achieved = jnp.take_along_axis(traj.achieved, goals, axis=-1)
+            data["goal"] = flat(goals)
+
+            def q_taken_fn(p, b):
+                mb, K = b["goal"].shape
+                q = self.teacher_net.apply(p, jnp.repeat(b["obs"], K, axis=0),
+                                           self.teacher_goal_reps[b["goal"].reshape(-1)])
+                a = jnp.repeat(b["action"], K)
+                return jnp.take_along_axis(q, a[:, None], axis=-1)[:, 0].reshape(mb, K)
+
+        targets = losses.leo_lambda_targets(
+            achieved, traj.episode_end, next_q_max, sched.teacher_gamma, cfg.teacher.td_lambda
+        )
+        data["target"] = flat(targets)
+        return data, q_taken_fn
+
+    def training_goals(self, rng: jax.Array, traj: Transition) -> jnp.ndarray:
+        """Goal columns [T, B, K] a goal-conditioned learner trains on each transition.
+
+        Column 0 is the commanded goal (it changes only where an episode or goal ended, so
+        lambda-returns along a column stay within one goal). ``pqn-her`` adds
+        ``relabel_count`` hindsight goals per env, fixed over the rollout: "random" draws them
+        uniformly, "positive" from the goals this env achieved during the rollout, "mixed"
+        half and half. ``all-goals-relabel`` trains every goal.
+        """
+        sched, G = self.schedule, self.num_goals
+        T, B = traj.goal.shape
+        if sched.relabel == "all":
+            return jnp.broadcast_to(jnp.arange(G, dtype=jnp.int32), (T, B, G))
+        commanded = traj.goal[..., None]
+        k = sched.relabel_count
+        if sched.relabel == "commanded" or k == 0:
+            return commanded
+        k_rand, k_pos = jax.random.split(rng)
+        n_pos = {"random": 0, "positive": k, "mixed": k // 2}[sched.her_strategy]
+        random_goals = jax.random.randint(k_rand, (B, k - n_pos), 0, G, dtype=jnp.int32)
+        hit = traj.achieved.any(axis=0)  # [B, G] goals achieved by each env in this rollout
+        logits = jnp.where(hit | ~hit.any(axis=1, keepdims=True), 0.0, -jnp.inf)
+        positive = jax.random.categorical(k_pos, logits[:, None, :], shape=(B, n_pos)).astype(jnp.int32)
+        extra = jnp.concatenate([random_goals, positive], axis=1)
+        return jnp.concatenate([commanded, jnp.broadcast_to(extra, (T, B, k))], axis=-1)
 
     def _update_students(self, state, actors, traj, keys, metrics):
         sched, cfg = self.schedule, self.config
@@ -327,8 +406,7 @@ class Coordinator:
             out[name] = (act, lambda s, i=i: s.students[i].params)
 
         def teacher_act(params, obs, goal):
-            q = self.teacher_q(params, obs)
-            return jnp.argmax(q[jnp.arange(obs.shape[0]), goal], axis=-1)
+            return jnp.argmax(self.teacher_q_for(params, obs, goal), axis=-1)
 
         out["teacher"] = (teacher_act, lambda s: s.teacher.params)
         return out

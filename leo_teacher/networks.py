@@ -54,3 +54,22 @@ class LeoNetwork(nn.Module):
         q = q.reshape(obs.shape[:-1] + (self.num_goals, self.num_actions))
         # Each goal's return is a discounted single success, so values live in [0, 1].
         return nn.sigmoid(q)
+
+
+class GoalQNetwork(nn.Module):
+    """Goal-conditioned Q: (observation, goal representation) -> Q(s, g, .) [..., A] in [0, 1].
+
+    The baselines' network (PQN, hindsight and all-goals relabelling): the same trunk as
+    LEO, but one pass per (state, goal) pair instead of one pass per state.
+    """
+
+    obs_spec: ObsSpec
+    num_actions: int
+    width: int = 256
+    depth: int = 2
+    conv_features: int = 0
+
+    @nn.compact
+    def __call__(self, obs: jnp.ndarray, goal: jnp.ndarray) -> jnp.ndarray:
+        h = Trunk(self.obs_spec, self.width, self.depth, self.conv_features)(obs, goal)
+        return nn.sigmoid(nn.Dense(self.num_actions)(h))

@@ -10,6 +10,12 @@ teacher-as-actor    teacher  yes           no            no (LEO alone)
 student-only        student  no            yes (PPO)     no (PPO baseline)
 random              random   no            no            no (the floor)
 =================== ======== ============= ============= ============
+
+The baselines put a goal-conditioned Q network Q(s, g) -> [A] in the teacher's slot and let it
+act alone; they differ only in which goals each transition trains (``relabel``):
+``pqn`` the commanded goal, ``pqn-her`` the commanded goal plus hindsight goals,
+``all-goals-relabel`` every goal, one network pass per (transition, goal) pair.
+LEO's own ``relabel`` is ``"leo"``: every goal from one pass per transition.
 """
 
 from __future__ import annotations
@@ -22,12 +28,17 @@ from leo_teacher.config import Config
 
 ACTORS = ("student", "teacher", "random")
 
+RELABELS = ("leo", "commanded", "her", "all")
+
 _MODE_TABLE = {
-    # mode: (actor, teacher learns, student learns, distils)
-    "teacher-as-teacher": ("student", True, True, True),
-    "teacher-as-actor": ("teacher", True, False, False),
-    "student-only": ("student", False, True, False),
-    "random": ("random", False, False, False),
+    # mode: (actor, teacher learns, student learns, distils, relabel)
+    "teacher-as-teacher": ("student", True, True, True, "leo"),
+    "teacher-as-actor": ("teacher", True, False, False, "leo"),
+    "student-only": ("student", False, True, False, "leo"),
+    "random": ("random", False, False, False, "leo"),
+    "pqn": ("teacher", True, False, False, "commanded"),
+    "pqn-her": ("teacher", True, False, False, "her"),
+    "all-goals-relabel": ("teacher", True, False, False, "all"),
 }
 
 
@@ -52,11 +63,14 @@ class Schedule:
     eps_end: float
     eps_decay_iterations: int
     num_iterations: int
+    relabel: str = "leo"
+    relabel_count: int = 0
+    her_strategy: str = "mixed"
 
     @classmethod
     def from_config(cfg: type, config: Config) -> "Schedule":
         c = config.coordinator
-        actor, train_teacher, train_student, distils = _MODE_TABLE[c.mode]
+        actor, train_teacher, train_student, distils, relabel = _MODE_TABLE[c.mode]
         gamma = config.teacher.gamma
         if gamma is None:
             gamma = 0.99 if actor == "teacher" else 0.995
@@ -79,7 +93,15 @@ class Schedule:
             eps_end=config.teacher.eps_end,
             eps_decay_iterations=max(1, int(config.teacher.eps_decay_fraction * n)),
             num_iterations=max(1, n),
+            relabel=relabel,
+            relabel_count=config.teacher.relabel_count if relabel == "her" else 0,
+            her_strategy=config.teacher.her_strategy,
         )
+
+    @property
+    def goal_conditioned_teacher(self) -> bool:
+        """Whether the teacher slot holds a goal-conditioned Q network (the baselines)."""
+        return self.relabel != "leo"
 
     @property
     def distils(self) -> bool:

@@ -43,24 +43,24 @@ def teacher_update(
     rng: jax.Array,
     learner: Learner,
     tx: optax.GradientTransformation,
-    apply_fn: Callable,
-    obs: jnp.ndarray,
-    actions: jnp.ndarray,
-    targets: jnp.ndarray,
+    q_taken_fn: Callable,
+    data: dict,
     minibatch_size: int,
     epochs: int,
 ) -> tuple[Learner, dict]:
-    """All-goals TD update on a flat batch: obs [N, D], actions [N], targets [N, G]."""
+    """TD update of the teacher slot on a flat batch.
+
+    ``data`` holds obs [N, D], action [N], target [N, K] (and, for goal-conditioned learners,
+    goal [N, K]); ``q_taken_fn(params, batch) -> [mb, K]`` gives the values of the taken action
+    for the K goals each transition trains (all G goals for LEO, from one pass).
+    """
 
     def loss_fn(params, batch):
-        q = apply_fn(params, batch["obs"])  # [mb, G, A]
-        idx = jnp.broadcast_to(batch["action"][:, None, None], q.shape[:-1] + (1,))
-        q_taken = jnp.take_along_axis(q, idx, axis=-1)[..., 0]
+        q_taken = q_taken_fn(params, batch)
         loss = losses.leo_td_loss(q_taken, batch["target"])
         return loss, {"teacher_loss": loss, "teacher_q_mean": q_taken.mean()}
 
-    data = {"obs": obs, "action": actions, "target": targets}
-    batches = _minibatches(rng, data, obs.shape[0] // minibatch_size, epochs)
+    batches = _minibatches(rng, data, data["obs"].shape[0] // minibatch_size, epochs)
     return _sgd(learner, tx, loss_fn, batches)
 
 

@@ -1,0 +1,60 @@
+"""Baselines as coordinator configurations: PQN, PQN + HER, all-goals relabelling."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from leo_teacher.config import build_config, parse_set
+from leo_teacher.coordinator import Coordinator
+from leo_teacher.envs import make_env
+
+
+def coordinator(mode, *extra):
+    cfg = build_config(preset="tiny", overrides=parse_set([f"coordinator.mode={mode}", *extra]))
+    return Coordinator(cfg, make_env(cfg.env))
+
+
+def test_all_goals_relabelling_and_leo_compute_the_same_targets():
+    leo, rel = coordinator("teacher-as-actor"), coordinator("all-goals-relabel")
+    G, A, D = leo.num_goals, 4, leo.env.obs_spec.size
+    W = jax.random.normal(jax.random.PRNGKey(1), (G, D, A))
+    table = lambda obs: jax.nn.sigmoid(jnp.einsum("bd,gda->bga", obs, W))  # noqa: E731
+    # The same values behind both networks: LEO reads all goals at once, the goal-conditioned
+    # network one goal per pass (its goal input made a one-hot index so it can look it up).
+    leo.teacher_q = lambda params, obs: table(obs)
+    rel.teacher_goal_reps = jnp.eye(G)
+    rel.teacher_net = type("Table", (), {"apply": staticmethod(
+        lambda params, obs, goal: table(obs)[jnp.arange(obs.shape[0]), goal.argmax(-1)])})()
+
+    state = leo.init(0)
+    actors, traj = jax.jit(leo._rollout)(state, jax.random.PRNGKey(2))
+    traj = traj.replace(teacher_q_max=jax.vmap(lambda o: table(o).max(-1))(traj.obs))
+    leo_data, _ = leo._teacher_batch(None, actors, traj, jax.random.PRNGKey(3))
+    rel_data, _ = rel._teacher_batch(None, actors, traj, jax.random.PRNGKey(3))
+    assert rel_data["goal"].shape == (traj.obs.shape[0] * traj.obs.shape[1], G)
+    np.testing.assert_allclose(rel_data["target"], leo_data["target"], rtol=1e-6)
+    assert float(jnp.abs(leo_data["target"]).sum()) > 0
+
+
+def test_her_with_zero_relabels_is_pqn():
+    pqn = coordinator("pqn")
+    her = coordinator("pqn-her", "teacher.relabel_count=0")
+    a, _ = pqn.chunk_fn(2)(pqn.init(0))
+    b, _ = her.chunk_fn(2)(her.init(0))
+    for x, y in zip(jax.tree_util.tree_leaves(a.teacher.params), jax.tree_util.tree_leaves(b.teacher.params)):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_her_goal_columns():
+    her = coordinator("pqn-her", "teacher.relabel_count=4", "teacher.her_strategy=positive")
+    state = her.init(0)
+    _, traj = jax.jit(her._rollout)(state, jax.random.PRNGKey(0))
+    goals = her.training_goals(jax.random.PRNGKey(1), traj)
+    T, B = traj.goal.shape
+    assert goals.shape == (T, B, 5)
+    np.testing.assert_array_equal(goals[..., 0], traj.goal)
+    # positive goals were achieved by that env during the rollout
+    hit = np.asarray(traj.achieved.any(axis=0))
+    for b in range(B):
+        if hit[b].any():
+            assert hit[b, np.asarray(goals[0, b, 1:])].all()
