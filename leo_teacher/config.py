@@ -27,6 +27,8 @@ MODES = (
     "pqn",
     "pqn-her",
     "all-goals-relabel",
+    # Dual LEO with a PQN student acting on a mix of its own and the teacher's values
+    "dual-leo-pqn",
 )
 HER_STRATEGIES = ("random", "positive", "mixed")
 DISTILL_TARGETS = ("argmax", "softmax", "kl")
@@ -120,6 +122,7 @@ class CoordinatorConfig:
     value_distill_coef: float = 0.0
     anneal_distill: bool = False
     teacher_warmup_iterations: int = 0
+    teacher_value_weight: float = 0.3  # dual-leo-pqn: weight of the teacher's values when acting
 
 
 @dataclass
@@ -134,6 +137,7 @@ class RunConfig:
     eval_repeats: int = 16
     eval_max_steps: int = 512
     eval_seed: int = 12345
+    checkpoint_every: int = 10  # chunks between checkpoints; 0: only at the end (always at the end)
     wandb: bool = False
     wandb_project: str = "leo-teacher"
 
@@ -332,6 +336,10 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"{key}={value} must be positive")
     if cfg.run.total_steps < 0:
         raise ConfigError(f"run.total_steps={cfg.run.total_steps} must be >= 0")
+    if cfg.run.checkpoint_every < 0:
+        raise ConfigError(
+            f"run.checkpoint_every={cfg.run.checkpoint_every} must be >= 0 (0: only at the end)"
+        )
     n = cfg.rollout_size
     for part in ("teacher", "student"):
         mb = getattr(cfg, part).minibatch_size

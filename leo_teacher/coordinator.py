@@ -23,6 +23,7 @@ from leo_teacher.updates import (
     linear_lr,
     make_student_tx,
     make_teacher_tx,
+    student_q_update,
     student_update,
     teacher_update,
 )
@@ -184,7 +185,14 @@ class Coordinator:
                 logits, value = self._student_outputs(state.students, actors.obs, actors.goal)
             else:
                 logits, value = jnp.zeros((B, A)), jnp.zeros((B,))
-            if sched.actor == "student":
+            if sched.actor == "student" and sched.student_is_q_learner:
+                w = sched.teacher_value_weight
+                q_s = jax.nn.sigmoid(logits)
+                value = q_s.max(axis=-1)  # bootstraps the student's own TD targets
+                greedy = jnp.argmax((1.0 - w) * q_s + w * q_goal, axis=-1)
+                explore = jax.random.uniform(k_eps, (B,)) < eps
+                action = jnp.where(explore, jax.random.randint(k_act, (B,), 0, A), greedy)
+            elif sched.actor == "student":
                 action = jax.random.categorical(k_act, logits)
             elif sched.actor == "teacher":
                 explore = jax.random.uniform(k_eps, (B,)) < eps
@@ -245,7 +253,9 @@ class Coordinator:
             "reward_rate": traj.reward.mean(),
             "goals_seen": actors.seen.sum().astype(jnp.float32),
             "live_success": actors.live_successes / jnp.maximum(actors.live_attempts, 1e-6),
-            "epsilon": sched.epsilon(state.iteration) if sched.actor == "teacher" else jnp.float32(0),
+            "epsilon": sched.epsilon(state.iteration)
+            if sched.actor == "teacher" or sched.student_is_q_learner
+            else jnp.float32(0),
         }
 
         students = state.students
@@ -357,11 +367,18 @@ class Coordinator:
         for i, (student, learner, key) in enumerate(zip(self.students, state.students, keys)):
             part = jax.tree_util.tree_map(lambda x: x[:, i * n : (i + 1) * n], traj)
             obs_i, goal_i = actors.obs[i * n : (i + 1) * n], actors.goal[i * n : (i + 1) * n]
-            _, last_value = student.apply(learner.params, obs_i, self.goal_reps[goal_i])
+            last_logits, last_value = student.apply(learner.params, obs_i, self.goal_reps[goal_i])
+            flat = lambda x: x.reshape((T * n,) + x.shape[2:])  # noqa: E731
+            if sched.student_is_q_learner:
+                learner, s_metrics = self._update_q_student(
+                    key, student, learner, part, last_logits, hp["distill_coef"]
+                )
+                new_students.append(learner)
+                metrics.update(self._name_metrics(i, s_metrics))
+                continue
             adv, ret = losses.gae(
                 part.reward, part.value, part.goal_done, last_value, cfg.student.gamma, cfg.student.gae_lambda
             )
-            flat = lambda x: x.reshape((T * n,) + x.shape[2:])  # noqa: E731
             data = {
                 "obs": flat(part.obs),
                 "goal": flat(part.goal),
@@ -377,10 +394,35 @@ class Coordinator:
                 cfg.student.minibatch_size, sched.student_epochs,
             )
             new_students.append(learner)
-            suffix = "" if len(self.students) == 1 else f"/{self.student_names[i]}"
-            metrics.update({k + suffix: v for k, v in s_metrics.items()})
+            metrics.update(self._name_metrics(i, s_metrics))
         metrics["distill_scale"] = scale
         return new_students
+
+    def _name_metrics(self, i: int, metrics: dict) -> dict:
+        suffix = "" if len(self.students) == 1 else f"/{self.student_names[i]}"
+        return {k + suffix: v for k, v in metrics.items()}
+
+    def _update_q_student(self, key, student, learner, part: Transition, last_logits, distill_coef):
+        """dual-leo-pqn: TD(lambda) on the commanded goal + regression to the teacher's values."""
+        cfg = self.config
+        T, n = part.goal.shape
+        last_value = jax.nn.sigmoid(last_logits).max(axis=-1)
+        next_q = jnp.concatenate([part.value[1:], last_value[None]], axis=0)[..., None]
+        targets = losses.leo_lambda_targets(
+            part.reward[..., None] > 0, part.episode_end, next_q, cfg.student.gamma, cfg.teacher.td_lambda
+        )[..., 0]
+        flat = lambda x: x.reshape((T * n,) + x.shape[2:])  # noqa: E731
+        data = {
+            "obs": flat(part.obs),
+            "goal": flat(part.goal),
+            "action": flat(part.action),
+            "target": flat(targets),
+            "teacher_q": flat(part.teacher_q_goal),
+        }
+        return student_q_update(
+            key, learner, self.student_tx, student.apply, self.goal_reps, data, distill_coef,
+            cfg.student.minibatch_size, self.schedule.student_epochs,
+        )
 
     def chunk_fn(self, length: int):
         """A jitted function running ``length`` iterations under lax.scan (cached per length)."""

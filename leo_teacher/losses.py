@@ -158,6 +158,11 @@ def policy_distill_loss(
     raise ValueError(f"unknown distillation target {kind!r}; valid: argmax, softmax, kl")
 
 
+def q_distill_loss(student_q: jnp.ndarray, teacher_q: jnp.ndarray) -> jnp.ndarray:
+    """Q-value distillation for Q-learning students: 0.5 * mean((Q_S - Q_T)^2) over actions."""
+    return 0.5 * jnp.mean(jnp.square(student_q - jax.lax.stop_gradient(teacher_q)))
+
+
 def value_distill_loss(student_value: jnp.ndarray, teacher_q: jnp.ndarray) -> jnp.ndarray:
     """0.5 * mean((V(s, g) - max_a Q_T(s, g, a))^2)."""
     target = jax.lax.stop_gradient(jnp.max(teacher_q, axis=-1))

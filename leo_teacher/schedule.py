@@ -15,6 +15,9 @@ The baselines put a goal-conditioned Q network Q(s, g) -> [A] in the teacher's s
 act alone; they differ only in which goals each transition trains (``relabel``):
 ``pqn`` the commanded goal, ``pqn-her`` the commanded goal plus hindsight goals,
 ``all-goals-relabel`` every goal, one network pass per (transition, goal) pair.
+``dual-leo-pqn`` is Dual LEO with a PQN student: the student reads its policy head as
+Q-logits, learns by TD on its commanded goal plus regression to the teacher's values, and acts
+epsilon-greedily on a mix of its own and the teacher's values.
 LEO's own ``relabel`` is ``"leo"``: every goal from one pass per transition.
 """
 
@@ -31,14 +34,15 @@ ACTORS = ("student", "teacher", "random")
 RELABELS = ("leo", "commanded", "her", "all")
 
 _MODE_TABLE = {
-    # mode: (actor, teacher learns, student learns, distils, relabel)
-    "teacher-as-teacher": ("student", True, True, True, "leo"),
-    "teacher-as-actor": ("teacher", True, False, False, "leo"),
-    "student-only": ("student", False, True, False, "leo"),
-    "random": ("random", False, False, False, "leo"),
-    "pqn": ("teacher", True, False, False, "commanded"),
-    "pqn-her": ("teacher", True, False, False, "her"),
-    "all-goals-relabel": ("teacher", True, False, False, "all"),
+    # mode: (actor, teacher learns, student learns, distils, relabel, student algorithm)
+    "teacher-as-teacher": ("student", True, True, True, "leo", "ppo"),
+    "teacher-as-actor": ("teacher", True, False, False, "leo", "ppo"),
+    "student-only": ("student", False, True, False, "leo", "ppo"),
+    "random": ("random", False, False, False, "leo", "ppo"),
+    "pqn": ("teacher", True, False, False, "commanded", "ppo"),
+    "pqn-her": ("teacher", True, False, False, "her", "ppo"),
+    "all-goals-relabel": ("teacher", True, False, False, "all", "ppo"),
+    "dual-leo-pqn": ("student", True, True, True, "leo", "pqn"),
 }
 
 
@@ -66,11 +70,13 @@ class Schedule:
     relabel: str = "leo"
     relabel_count: int = 0
     her_strategy: str = "mixed"
+    student_algorithm: str = "ppo"
+    teacher_value_weight: float = 0.0
 
     @classmethod
     def from_config(cfg: type, config: Config) -> "Schedule":
         c = config.coordinator
-        actor, train_teacher, train_student, distils, relabel = _MODE_TABLE[c.mode]
+        actor, train_teacher, train_student, distils, relabel, algo = _MODE_TABLE[c.mode]
         gamma = config.teacher.gamma
         if gamma is None:
             gamma = 0.99 if actor == "teacher" else 0.995
@@ -96,6 +102,8 @@ class Schedule:
             relabel=relabel,
             relabel_count=config.teacher.relabel_count if relabel == "her" else 0,
             her_strategy=config.teacher.her_strategy,
+            student_algorithm=algo,
+            teacher_value_weight=c.teacher_value_weight if algo == "pqn" else 0.0,
         )
 
     @property
@@ -115,6 +123,10 @@ class Schedule:
     @property
     def needs_student(self) -> bool:
         return self.actor == "student" or self.train_student
+
+    @property
+    def student_is_q_learner(self) -> bool:
+        return self.student_algorithm == "pqn"
 
     def epsilon(self, iteration: jnp.ndarray) -> jnp.ndarray:
         """Teacher's exploration rate: linear from eps_start to eps_end, then constant."""

@@ -114,6 +114,36 @@ def student_update(
     return _sgd(learner, tx, loss_fn, batches)
 
 
+def student_q_update(
+    rng: jax.Array,
+    learner: Learner,
+    tx: optax.GradientTransformation,
+    apply_fn: Callable,
+    goal_reps: jnp.ndarray,
+    data: dict,
+    distill_coef: jnp.ndarray,
+    minibatch_size: int,
+    epochs: int,
+) -> tuple[Learner, dict]:
+    """A PQN student: TD on its commanded goal plus regression to the teacher's values.
+
+    The student's policy head is read as Q-logits, Q_S = sigmoid(logits). ``data`` holds flat
+    obs, goal, action, target [N] (fixed TD targets) and teacher_q [N, A].
+    """
+
+    def loss_fn(params, b):
+        logits, _ = apply_fn(params, b["obs"], goal_reps[b["goal"]])
+        q = jax.nn.sigmoid(logits)
+        q_taken = jnp.take_along_axis(q, b["action"][:, None], axis=-1)
+        td = losses.leo_td_loss(q_taken, b["target"][:, None])
+        distill = losses.q_distill_loss(q, b["teacher_q"])
+        total = td + distill_coef * distill
+        return total, {"student_loss": total, "student_td_loss": td, "distill_loss": distill}
+
+    batches = _minibatches(rng, data, data["obs"].shape[0] // minibatch_size, epochs)
+    return _sgd(learner, tx, loss_fn, batches)
+
+
 def linear_lr(lr: float, anneal: bool, total_updates: int) -> optax.Schedule | float:
     """Learning rate annealed linearly to 0 over ``total_updates`` gradient steps."""
     if not anneal:

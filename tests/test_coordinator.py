@@ -39,10 +39,10 @@ def test_modes_are_configurations_of_one_schedule(mode, actor, teacher, student,
 
 
 def test_schedule_coefficients():
-    cfg = tiny("teacher-as-actor")
-    s = Schedule.from_config(cfg)
-    assert s.teacher_gamma == 0.99  # teacher alone
-    assert Schedule.from_config(tiny()).teacher_gamma == 0.995  # with a student
+    s = Schedule.from_config(tiny("teacher-as-actor", "teacher.gamma=none"))
+    assert s.teacher_gamma == 0.99  # teacher alone (DESIGN default)
+    assert Schedule.from_config(tiny("teacher-as-teacher", "teacher.gamma=none")).teacher_gamma == 0.995
+    assert Schedule.from_config(tiny()).teacher_gamma == 0.99  # the gridworld preset's choice
     np.testing.assert_allclose(s.epsilon(0), 0.2)
     np.testing.assert_allclose(s.epsilon(s.eps_decay_iterations * 10), 0.01, rtol=1e-5)
     a = Schedule.from_config(tiny("teacher-as-teacher", "coordinator.anneal_distill=true",
@@ -63,7 +63,9 @@ def test_rollout_stores_no_per_goal_action_values():
         assert leaf.shape[-2:] != (G, A)
 
 
-@pytest.mark.parametrize("mode", ["teacher-as-teacher", "teacher-as-actor", "student-only"])
+@pytest.mark.parametrize(
+    "mode", ["teacher-as-teacher", "teacher-as-actor", "student-only", "pqn-her", "dual-leo-pqn"]
+)
 def test_one_chunk_runs_and_updates_what_the_mode_trains(mode):
     cfg = tiny(mode)
     coord = Coordinator(cfg, make_env(cfg.env))

@@ -145,3 +145,9 @@ def test_value_distill_by_hand():
     # 0.5 * (0.5 - max(0.2, 0.9))^2 = 0.5 * 0.16 = 0.08
     loss = losses.value_distill_loss(jnp.array([0.5]), jnp.array([[0.2, 0.9]]))
     np.testing.assert_allclose(loss, 0.08, rtol=1e-6)
+
+
+def test_q_distill_by_hand():
+    # 0.5 * mean((0.5-0.7)^2, (0.2-0.2)^2) = 0.5 * 0.02 = 0.01
+    loss = losses.q_distill_loss(jnp.array([[0.5, 0.2]]), jnp.array([[0.7, 0.2]]))
+    np.testing.assert_allclose(loss, 0.01, rtol=1e-6)
