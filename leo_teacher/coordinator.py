@@ -85,6 +85,8 @@ class Coordinator:
             config.student.adam_eps,
         )
         self._chunks: dict[int, callable] = {}
+        # Binary observations are stored as uint8 in rollouts and cast back where a network reads them.
+        self.obs_store_dtype = jnp.uint8 if env.obs_spec.binary else jnp.float32
 
     # ------------------------------------------------------------------ sizes and init
 
@@ -221,7 +223,7 @@ class Coordinator:
                 live_attempts=actors.live_attempts + jnp.sum(decided),
             )
             tr = Transition(
-                obs=prev.obs,
+                obs=prev.obs.astype(self.obs_store_dtype),
                 action=action,
                 goal=prev.goal,
                 reward=hit.astype(jnp.float32),
@@ -292,13 +294,13 @@ class Coordinator:
             achieved = traj.achieved
 
             def q_taken_fn(p, b):
-                q = self.teacher_net.apply(p, b["obs"])  # [mb, G, A]
+                q = self.teacher_net.apply(p, b["obs"].astype(jnp.float32))  # [mb, G, A]
                 idx = jnp.broadcast_to(b["action"][:, None, None], q.shape[:-1] + (1,))
                 return jnp.take_along_axis(q, idx, axis=-1)[..., 0]
 
         else:
             goals = self.training_goals(rng, traj)  # [T, B, K]
-            next_obs = jnp.concatenate([traj.obs[1:], actors.obs[None]], axis=0)
+            next_obs = jnp.concatenate([traj.obs[1:].astype(jnp.float32), actors.obs[None]], axis=0)
 
             def max_q(args):  # one time step at a time bounds the memory of the B*K passes
                 obs_t, goals_t = args
@@ -313,7 +315,7 @@ class Coordinator:
 
             def q_taken_fn(p, b):
                 mb, K = b["goal"].shape
-                q = self.teacher_net.apply(p, jnp.repeat(b["obs"], K, axis=0),
+                q = self.teacher_net.apply(p, jnp.repeat(b["obs"].astype(jnp.float32), K, axis=0),
                                            self.teacher_goal_reps[b["goal"].reshape(-1)])
                 a = jnp.repeat(b["action"], K)
                 return jnp.take_along_axis(q, a[:, None], axis=-1)[:, 0].reshape(mb, K)

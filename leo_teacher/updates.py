@@ -83,7 +83,7 @@ def student_update(
     """
 
     def loss_fn(params, b):
-        logits, value = apply_fn(params, b["obs"], goal_reps[b["goal"]])
+        logits, value = apply_fn(params, b["obs"].astype(jnp.float32), goal_reps[b["goal"]])
         logp_all = jax.nn.log_softmax(logits)
         logp = jnp.take_along_axis(logp_all, b["action"][:, None], axis=-1)[:, 0]
         adv = losses.normalize_advantages(b["advantage"])
@@ -132,7 +132,7 @@ def student_q_update(
     """
 
     def loss_fn(params, b):
-        logits, _ = apply_fn(params, b["obs"], goal_reps[b["goal"]])
+        logits, _ = apply_fn(params, b["obs"].astype(jnp.float32), goal_reps[b["goal"]])
         q = jax.nn.sigmoid(logits)
         q_taken = jnp.take_along_axis(q, b["action"][:, None], axis=-1)
         td = losses.leo_td_loss(q_taken, b["target"][:, None])

@@ -36,10 +36,13 @@ class ObsSpec:
 
     ``map_shape`` (H, W, C) says that the first H*W*C entries are a spatial map stored
     row-major, so conv and token encoders can reshape them; the rest are flat features.
+    ``binary`` says every entry is 0 or 1, so rollouts may store observations as uint8
+    (4x smaller; what keeps Craftax's paper-sized rollout buffer under 1 GiB).
     """
 
     size: int
     map_shape: tuple[int, int, int] | None = None
+    binary: bool = False
 
     @property
     def map_size(self) -> int:
