@@ -426,15 +426,20 @@ class Coordinator:
             cfg.student.minibatch_size, self.schedule.student_epochs,
         )
 
-    def chunk_fn(self, length: int):
-        """A jitted function running ``length`` iterations under lax.scan (cached per length)."""
-        if length not in self._chunks:
+    def chunk_fn(self, length: int, num_seeds: int = 1):
+        """A jitted function running ``length`` iterations under lax.scan (cached).
+
+        With ``num_seeds > 1`` it takes a seed-stacked state and runs every seed's
+        iterations side by side (vmapped), metrics gaining a leading seed axis.
+        """
+        key = (length, num_seeds > 1)
+        if key not in self._chunks:
 
             def run(state: TrainState):
                 return jax.lax.scan(lambda s, _: self.iteration(s), state, None, length=length)
 
-            self._chunks[length] = jax.jit(run, donate_argnums=0)
-        return self._chunks[length]
+            self._chunks[key] = jax.jit(run if num_seeds == 1 else jax.vmap(run), donate_argnums=0)
+        return self._chunks[key]
 
     # ------------------------------------------------------------------ greedy policies
 
