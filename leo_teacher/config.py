@@ -31,7 +31,10 @@ MODES = (
     "dual-leo-pqn",
 )
 HER_STRATEGIES = ("random", "positive", "mixed")
+ENV_NAMES = ("gridworld", "craftax-classic", "craftax")
 DISTILL_TARGETS = ("argmax", "softmax", "kl")
+# Coordinator fields each student may set for itself in the ``per_student`` section.
+PER_STUDENT_FIELDS = ("distill_target", "distill_coef", "distill_tau", "value_distill_coef", "anneal_distill")
 GOAL_INPUTS = ("representation", "index")
 
 
@@ -99,11 +102,11 @@ class StudentConfig:
     entropy_coef: float = 0.005
     value_coef: float = 0.5
     # transformer student (students/transformer.py); CPU-sized defaults
-    token_dim: int = 64
+    token_dim: int = 32
     num_layers: int = 2
-    num_heads: int = 4
-    mlp_ratio: int = 2  # feed-forward width = mlp_ratio * token_dim
-    chunk_size: int = 16  # flat features per token (map observations: one token per cell)
+    num_heads: int = 2
+    mlp_ratio: int = 4  # feed-forward width = mlp_ratio * token_dim
+    chunk_size: int = 64  # flat features per token (map observations: one token per cell)
     pooling: str = "cls"  # or "mean" over all tokens
 
 
@@ -149,6 +152,18 @@ class Config:
     student: StudentConfig = field(default_factory=StudentConfig)
     coordinator: CoordinatorConfig = field(default_factory=CoordinatorConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    # Distillation options per student, {student name: {field: value}} with fields from
+    # PER_STUDENT_FIELDS; what a student does not set follows `coordinator` (coordinator_for).
+    per_student: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def student_names(self) -> list[str]:
+        """The run's students, in order (``student.name`` is comma-separated)."""
+        return [n.strip() for n in self.student.name.split(",") if n.strip()]
+
+    def coordinator_for(self, student: str) -> CoordinatorConfig:
+        """The coordinator settings as ``student`` sees them: its ``per_student`` entry on top."""
+        return dataclasses.replace(self.coordinator, **self.per_student.get(student, {}))
 
     @property
     def rollout_size(self) -> int:
@@ -222,6 +237,9 @@ def apply_overrides(cfg: Config, overrides: dict[str, Any], source: str) -> None
             )
         if not isinstance(values, dict):
             raise ConfigError(f"{source}: section {section!r} must be a mapping of fields")
+        if section == "per_student":
+            _apply_per_student(cfg, values, source)
+            continue
         sub = getattr(cfg, section)
         types_ = _field_types(type(sub))
         for key, value in values.items():
@@ -231,6 +249,32 @@ def apply_overrides(cfg: Config, overrides: dict[str, Any], source: str) -> None
                     f"{', '.join(types_)}"
                 )
             setattr(sub, key, _coerce(value, types_[key], f"{section}.{key}"))
+
+
+def _apply_per_student(cfg: Config, values: dict[str, Any], source: str) -> None:
+    """Merge per-student settings: YAML ``{name: {field: value}}`` or ``--set`` ``{"name.field": value}``.
+
+    A student name may hold dots (an import path), field names do not: split at the last dot.
+    """
+    types_ = _field_types(CoordinatorConfig)
+    for key, value in values.items():
+        if isinstance(value, dict):
+            items = [(str(key), f, v) for f, v in value.items()]
+        else:
+            name, dot, f = str(key).rpartition(".")
+            if not dot or not name:
+                raise ConfigError(
+                    f"{source}: per_student.{key} names no student; use per_student.STUDENT.FIELD, "
+                    "e.g. --set per_student.transformer.distill_target=kl"
+                )
+            items = [(name, f, value)]
+        for name, f, v in items:
+            if f not in PER_STUDENT_FIELDS:
+                raise ConfigError(
+                    f"{source}: per_student.{name}.{f} cannot be set per student; valid fields: "
+                    f"{', '.join(PER_STUDENT_FIELDS)}"
+                )
+            cfg.per_student.setdefault(name, {})[f] = _coerce(v, types_[f], f"per_student.{name}.{f}")
 
 
 def parse_set(items: list[str]) -> dict[str, dict[str, str]]:
@@ -281,6 +325,8 @@ def build_config(
 ) -> Config:
     """Defaults <- env's YAML preset (or ``config_file``) <- ``overrides``; then validate."""
     cfg = Config()
+    if env is not None and env not in ENV_NAMES:
+        raise ConfigError(f"unknown env {env!r}; valid envs: {', '.join(ENV_NAMES)}")
     path = Path(config_file) if config_file else preset_path(env or cfg.env.name)
     if config_file or path.exists():
         apply_overrides(cfg, load_yaml(path, preset), str(path.name))
@@ -310,6 +356,17 @@ def validate(cfg: Config) -> None:
             f"unknown coordinator.distill_target {c.distill_target!r}; valid: "
             f"{', '.join(DISTILL_TARGETS)}"
         )
+    for name in cfg.per_student:
+        if name not in cfg.student_names:
+            raise ConfigError(
+                f"per_student.{name}: {name!r} is not a student of this run (students: "
+                f"{', '.join(cfg.student_names)}); name one of them or drop the setting"
+            )
+        target = cfg.coordinator_for(name).distill_target
+        if target not in DISTILL_TARGETS:
+            raise ConfigError(
+                f"unknown per_student.{name}.distill_target {target!r}; valid: {', '.join(DISTILL_TARGETS)}"
+            )
     if cfg.student.goal_input not in GOAL_INPUTS:
         raise ConfigError(
             f"unknown student.goal_input {cfg.student.goal_input!r}; valid: {', '.join(GOAL_INPUTS)}"

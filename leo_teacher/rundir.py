@@ -139,3 +139,63 @@ def success_map(env, success: np.ndarray) -> str | None:
     for (r, c), s in zip(cells, np.asarray(success)):
         chars[r, c] = "*" if s >= 0.999 else str(int(s * 10))
     return "\n".join(" ".join(row) for row in chars)
+
+
+SOLVED = 0.5  # a goal counts as solved by a policy whose success on it is at least this
+
+
+def students_table(success: dict[str, np.ndarray], reachable: np.ndarray, students: Sequence[str]) -> str:
+    """Several students side by side: success over all and over reachable goals, reachable goals
+    solved (success >= SOLVED), and goals only this student solves; other policies (the
+    teacher) as reference rows."""
+    reachable = np.asarray(reachable, dtype=bool)
+    names = [n for n in students if n in success] + [n for n in success if n not in students]
+    solved = {n: (np.asarray(success[n]) >= SOLVED) & reachable for n in names}
+    width = max(len("policy"), *(len(n) for n in names))
+    lines = [f"{'policy':<{width}}  {'all':>6}  {'reachable':>9}  {'solved':>9}  {'only':>5}"]
+    for n in names:
+        s = np.asarray(success[n], dtype=np.float64)
+        reach = s[reachable].mean() if reachable.any() else 0.0
+        others = [solved[m] for m in students if m != n and m in solved]
+        only = str(int((solved[n] & ~np.any(others, axis=0)).sum())) if n in students and others else "-"
+        lines.append(
+            f"{n:<{width}}  {s.mean():>6.3f}  {reach:>9.3f}  "
+            f"{f'{solved[n].sum()}/{reachable.sum()}':>9}  {only:>5}"
+        )
+    return "\n".join(lines)
+
+
+def plot_students(run_dir: Path, success: dict[str, np.ndarray], reachable: np.ndarray,
+                  students: Sequence[str]) -> None:
+    """students_per_goal.png: each policy's per-goal success sorted (reachable goals), and every
+    other student's per-goal success against the first student's (jittered: success is often 0/1)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    reachable = np.asarray(reachable, dtype=bool)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, s in success.items():
+        s = np.sort(np.asarray(s)[reachable])[::-1]
+        style = "--" if name not in students else "-"
+        ax1.plot(np.arange(1, s.size + 1) / max(s.size, 1), s, style, label=f"{name} ({s.mean():.2f})")
+    ax1.set_xlabel("fraction of reachable goals (sorted by success)")
+    ax1.set_ylabel("success rate")
+    ax1.set_ylim(-0.02, 1.02)
+    ax1.legend(fontsize=8)
+    first = students[0]
+    jitter = np.random.default_rng(0).uniform(-0.03, 0.03, size=(2, int(reachable.sum())))
+    for other in students[1:]:
+        x, y = np.asarray(success[first])[reachable], np.asarray(success[other])[reachable]
+        ax2.scatter(x + jitter[0], y + jitter[1], s=10, alpha=0.6, label=other)
+    ax2.plot([0, 1], [0, 1], color="grey", lw=0.8)
+    ax2.set_xlabel(f"{first}: per-goal success")
+    ax2.set_ylabel("other student: per-goal success")
+    ax2.set_xlim(-0.06, 1.06)
+    ax2.set_ylim(-0.06, 1.06)
+    ax2.legend(fontsize=8)
+    fig.suptitle("students per goal (reachable goals)")
+    fig.tight_layout()
+    fig.savefig(run_dir / "students_per_goal.png", dpi=100)
+    plt.close(fig)

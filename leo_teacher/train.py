@@ -1,7 +1,9 @@
 """Training entry point: ``python -m leo_teacher.train [--env ...] [--student ...] [--mode ...]``.
 
 A thin Python loop around jitted chunks of iterations: progress bar, metrics, periodic
-evaluation, and the run directory (DESIGN §3).
+evaluation, checkpoints (``--resume`` continues from the latest), and the run directory
+(DESIGN §3). Exit status: 0 done; 2 a problem with the input (one line says the fix); 3 training
+diverged (NaN/inf); 130/143 stopped by SIGINT/SIGTERM after saving a checkpoint.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class Trainer:
     """Runs one configured training job into a run directory and returns its summary."""
 
     def __init__(self, cfg: Config, run_dir: str | os.PathLike | None = None, overwrite: bool = False,
-                 progress: bool = True):
+                 progress: bool = True, resume: bool = False):
         from leo_teacher.coordinator import Coordinator
         from leo_teacher.envs import make_env
 
@@ -55,6 +57,7 @@ class Trainer:
         cfg.run.run_dir = str(self.run_dir)
         self.overwrite = overwrite
         self.progress = progress
+        self.resume = resume  # continue from the latest checkpoint in run_dir
 
     # ------------------------------------------------------------------ evaluation
 
@@ -92,28 +95,81 @@ class Trainer:
     # ------------------------------------------------------------------ the loop
 
     def run(self) -> dict:
+        """Train (or continue, with ``resume``) and return the summary.
+
+        Holds the run directory's lock throughout, and turns SIGINT/SIGTERM into a checkpoint
+        and :class:`leo_teacher.faults.Interrupted`; NaN/inf raises ``TrainingDiverged``.
+        """
+        from leo_teacher.faults import RunLock, SignalCatcher
+
+        lock = self._lock = RunLock(self.run_dir)
+        lock.acquire()
+        signals = SignalCatcher().install()
+        try:
+            return self._run(signals)
+        finally:
+            signals.restore()
+            lock.release()
+
+    def _start(self):
+        """(state, metrics rows, chunks done, iterations done, train seconds so far).
+
+        Fresh, or with ``resume`` from the latest checkpoint (metrics.jsonl cut back to it).
+        """
+        from leo_teacher import checkpoint, rundir
+
+        cfg = self.cfg
+        if not self.resume:
+            rundir.prepare(self.run_dir, self.overwrite)
+            if checkpoint.list_checkpoints(self.run_dir):  # left only without --overwrite
+                raise ConfigError(
+                    f"--run-dir {self.run_dir} already holds a run (checkpoints); pass --resume to "
+                    "continue it, --overwrite to replace it, or choose another --run-dir"
+                )
+            self._lock.refresh()  # --overwrite removed the lock file with everything else
+            (self.run_dir / "config.yaml").write_text(to_yaml(cfg))
+            return self.coord.init(cfg.run.seed), [], 0, 0, 0.0
+        import jax
+
+        info = checkpoint.latest(self.run_dir)
+        checkpoint.check_resume_config(info, cfg)
+        state = checkpoint.restore(info, jax.eval_shape(self.coord.init, cfg.run.seed))
+        rows = checkpoint.reconcile_metrics(self.run_dir, info)
+        self.last_checkpoint = info.path
+        return state, rows, info.chunks_done, info.iteration, float(info.meta.get("train_seconds", 0.0))
+
+    def _checkpoint(self, state, chunks_done: int, done_iters: int, rows: list, start: float) -> Path:
+        from leo_teacher import checkpoint
+
+        self.last_checkpoint = checkpoint.save(
+            self.run_dir, state, chunks_done=chunks_done, iteration=done_iters,
+            env_steps=done_iters * self.cfg.rollout_size, metrics_rows=len(rows),
+            train_seconds=time.perf_counter() - start, config=self.cfg,
+        )
+        return self.last_checkpoint
+
+    def _run(self, signals) -> dict:
         import jax
         from tqdm import tqdm
 
-        from leo_teacher import rundir
-        from leo_teacher.evaluation import summarize
+        from leo_teacher import faults, rundir
 
         cfg, coord = self.cfg, self.coord
-        rundir.prepare(self.run_dir, self.overwrite)
-        (self.run_dir / "config.yaml").write_text(to_yaml(cfg))
+        self.last_checkpoint = None
+        state, rows, done_chunks, done_iters, prior_seconds = self._start()
         logger = _make_wandb(cfg, self.run_dir)
 
-        start = time.perf_counter()
-        state = coord.init(cfg.run.seed)
+        start = time.perf_counter() - prior_seconds
         evaluators = self._evaluators()
         total_iters = cfg.num_iterations
         chunk = cfg.run.log_every
         num_chunks = math.ceil(total_iters / chunk) if total_iters else 0
-        bar = tqdm(total=total_iters * cfg.rollout_size, unit="step", unit_scale=True,
-                   disable=not self.progress, mininterval=2.0, file=sys.stderr)
-        rows, done_iters = [], 0
+        bar = tqdm(total=total_iters * cfg.rollout_size, initial=done_iters * cfg.rollout_size,
+                   unit="step", unit_scale=True, disable=not self.progress, mininterval=2.0,
+                   file=sys.stderr)
         success = None
-        for c in range(num_chunks):
+        every = cfg.run.checkpoint_every
+        for c in range(done_chunks, num_chunks):
             length = min(chunk, total_iters - done_iters)
             state, metrics = coord.chunk_fn(length)(state)
             metrics = jax.device_get(metrics)
@@ -135,7 +191,18 @@ class Trainer:
                 logger.log(row, step=row["env_steps"])
             bar.update(length * cfg.rollout_size)
             bar.set_postfix(live=f"{row['live_success']:.2f}", seen=int(row["goals_seen"]))
+            # Check before saving, so the last checkpoint is always a good one.
+            faults.check_finite(metrics, done_iters - length + 1, self.last_checkpoint)
+            faults.check_parameters(state, done_iters, self.last_checkpoint)
+            if (every and (c + 1) % every == 0) or signals.received:
+                self._checkpoint(state, c + 1, done_iters, rows, start)
+            if signals.received:
+                bar.close()
+                raise faults.Interrupted(signals.received, done_iters, self.last_checkpoint, self.run_dir)
         bar.close()
+        self._checkpoint(state, num_chunks, done_iters, rows, start)  # no-op if just written
+        if signals.received:
+            raise faults.Interrupted(signals.received, done_iters, self.last_checkpoint, self.run_dir)
         train_seconds = time.perf_counter() - start
 
         success = self.evaluate(state, evaluators)
@@ -146,7 +213,9 @@ class Trainer:
             import json
 
             lines[-1] = json.dumps(rows[-1], sort_keys=True)
-            (self.run_dir / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+            tmp = self.run_dir / "metrics.jsonl.tmp"  # atomic: a kill here must not cut the file
+            tmp.write_text("\n".join(lines) + "\n")
+            tmp.replace(self.run_dir / "metrics.jsonl")
         return self._finish(state, success, rows, train_seconds, start, logger)
 
     def _finish(self, state, success, rows, train_seconds, start, logger) -> dict:
@@ -180,6 +249,8 @@ class Trainer:
         title = f"{cfg.env.name} / {cfg.coordinator.mode} / {cfg.student.name} / seed {cfg.run.seed}"
         rundir.plot_learning_curve(self.run_dir, rows, title)
         rundir.plot_per_goal(self.run_dir, success, self.env)
+        if len(self.coord.student_names) > 1:
+            rundir.plot_students(self.run_dir, success, reachable, self.coord.student_names)
         if logger:
             logger.log({"final/success_rate": summary["success_rate"]})
             logger.finish()
@@ -218,6 +289,13 @@ def report(summary: dict, trainer: Trainer, success_csv: Path) -> str:
     with open(success_csv) as f:
         col = [r for r in csv.DictReader(f)]
     key = next(k for k in col[0] if k.startswith("success"))
+    if len(summary["students"]) > 1:  # side by side, from the per-goal table
+        reachable = np.array([r["reachable"] == "1" for r in col])
+        per_goal = {k[len("success_"):]: np.array([float(r[k]) for r in col])
+                    for k in col[0] if k.startswith("success_")}
+        lines.append("students side by side (solved: success >= 0.5; only: solved by no other student):")
+        lines.append(rundir.students_table(per_goal, reachable, summary["students"]))
+        lines.append(f"students' per-goal plot: {trainer.run_dir / 'students_per_goal.png'}")
     grid = rundir.success_map(trainer.env, [float(r[key]) for r in col])
     if grid:
         lines.append(f"per-goal success map ({key}; # wall, 0-9 tenths, * = 1.0):")
@@ -237,6 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="a YAML config file instead of configs/<env>.yaml")
     p.add_argument("--preset", help="a named preset of the config file (e.g. cpu, paper)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run in --run-dir")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --run-dir from its latest checkpoint (same config)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="override any config field; repeatable")
     p.add_argument("--wandb", action="store_true", help="log to Weights & Biases (offline without a key)")
@@ -244,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def config_from_args(args: argparse.Namespace) -> Config:
+def _cli_overrides(args: argparse.Namespace) -> dict:
     overrides = parse_set(args.set)
     cli = {
         ("student", "name"): args.student,
@@ -257,19 +337,59 @@ def config_from_args(args: argparse.Namespace) -> Config:
     for (section, key), value in cli.items():
         if value is not None:
             overrides.setdefault(section, {})[key] = value
-    return build_config(env=args.env, preset=args.preset, config_file=args.config, overrides=overrides)
+    return overrides
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    return build_config(env=args.env, preset=args.preset, config_file=args.config,
+                        overrides=_cli_overrides(args))
+
+
+def resume_config_from_args(args: argparse.Namespace) -> Config:
+    """The config to continue the run in ``--run-dir`` with; ConfigError if it is not that run's.
+
+    With ``--env``, ``--preset`` or ``--config`` the config is built from the arguments as for a
+    new run; otherwise it is the checkpoint's own config plus any ``--set`` and flag overrides.
+    Either way it must equal the checkpoint's config (see ``checkpoint.RESUMABLE_CHANGES``).
+    """
+    from leo_teacher import checkpoint
+    from leo_teacher.config import apply_overrides, from_dict, validate
+
+    if not args.run_dir:
+        raise ConfigError("--resume needs the --run-dir of the run to continue")
+    if args.overwrite:
+        raise ConfigError("--resume continues a run and --overwrite replaces it; pass one of them")
+    info = checkpoint.latest(Path(args.run_dir))
+    if args.env or args.preset or args.config:
+        cfg = config_from_args(args)
+    else:
+        cfg = from_dict(info.meta["config"])
+        apply_overrides(cfg, _cli_overrides(args), "command line")
+        validate(cfg)
+    cfg.run.run_dir = args.run_dir
+    checkpoint.check_resume_config(info, cfg)
+    return cfg
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from leo_teacher.faults import Interrupted, TrainingDiverged
+
     args = build_parser().parse_args(argv)
     try:
-        cfg = config_from_args(args)
+        cfg = resume_config_from_args(args) if args.resume else config_from_args(args)
         enable_compilation_cache()
-        trainer = Trainer(cfg, overwrite=args.overwrite, progress=not args.no_progress)
+        trainer = Trainer(cfg, overwrite=args.overwrite, progress=not args.no_progress,
+                          resume=args.resume)
         summary = trainer.run()
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except TrainingDiverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
+    except Interrupted as e:
+        print(str(e), file=sys.stderr)
+        return e.exit_status
     print(report(summary, trainer, trainer.run_dir / "per_goal_success.csv"))
     return 0
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from leo_teacher.config import ENV_NAMES
 from leo_teacher.envs.base import Env, ObsSpec, StepResult
-
-ENV_NAMES = ("gridworld", "craftax-classic", "craftax")
 
 
 def make_env(cfg) -> Env:

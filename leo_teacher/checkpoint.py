@@ -1,0 +1,359 @@
+"""Checkpoints of a training run, and what ``--resume`` needs to continue it as the same run.
+
+Layout: ``RUN_DIR/checkpoints/chunk_NNNNNN/`` holds ``state/`` (the whole TrainState, written
+by orbax-checkpoint as a flat dict of host arrays) and ``meta.json`` (the loop's position:
+chunks and iterations done, metrics rows written, training seconds so far; the config; the
+path, shape and dtype of every state leaf; and a SHA-256 manifest of every file under
+``state/``). A checkpoint is written into a hidden temporary directory and renamed into place
+only when complete, so a crash mid-write leaves the previous checkpoint as the latest; the last
+:data:`KEEP` are kept. Problems a user can fix raise :class:`ConfigError` with the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from leo_teacher.config import Config, ConfigError
+
+CHECKPOINT_DIR = "checkpoints"
+PREFIX = "chunk_"
+TMP_PREFIX = ".tmp-"
+KEEP = 2
+FORMAT_VERSION = 1
+# Fields that may differ between a run and its resumption without changing what it computes.
+RESUMABLE_CHANGES = ("run.run_dir", "run.wandb", "run.wandb_project", "run.checkpoint_every")
+
+
+@dataclass
+class CheckpointInfo:
+    """A completed checkpoint on disk and its parsed ``meta.json``."""
+
+    path: Path
+    meta: dict
+
+    @property
+    def chunks_done(self) -> int:
+        return int(self.meta["chunks_done"])
+
+    @property
+    def iteration(self) -> int:
+        return int(self.meta["iteration"])
+
+
+def checkpoint_root(run_dir: Path) -> Path:
+    return Path(run_dir) / CHECKPOINT_DIR
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """Completed checkpoint directories, oldest first (temporary ones are never listed)."""
+    root = checkpoint_root(run_dir)
+    if not root.is_dir():
+        return []
+    found = []
+    for p in root.iterdir():
+        if p.is_dir() and p.name.startswith(PREFIX) and p.name[len(PREFIX):].isdigit():
+            found.append((int(p.name[len(PREFIX):]), p))
+    return [p for _, p in sorted(found)]
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def _leaf_to_host(leaf) -> np.ndarray:
+    """A host numpy array; typed PRNG keys are stored as their raw key data."""
+    import jax
+
+    if isinstance(leaf, jax.Array) and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        leaf = jax.random.key_data(leaf)
+    return np.asarray(jax.device_get(leaf))
+
+
+def _stored_spec(leaf) -> tuple[list, str]:
+    """(shape, dtype) of a state leaf as stored: typed PRNG keys as their raw key data."""
+    import jax
+
+    if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        leaf = jax.eval_shape(jax.random.key_data, leaf)
+    return list(leaf.shape), str(leaf.dtype)
+
+
+def _manifest(root: Path, fsync: bool) -> dict[str, list]:
+    """relative path -> [size, sha256] for every file under ``root`` (fsynced when asked)."""
+    out = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+            if fsync:
+                os.fsync(f.fileno())
+        out[path.relative_to(root).as_posix()] = [path.stat().st_size, h.hexdigest()]
+    return out
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def save(run_dir: Path, state: Any, *, chunks_done: int, iteration: int, env_steps: int,
+         metrics_rows: int, train_seconds: float, config: Config, keep: int = KEEP) -> Path:
+    """Write the checkpoint for ``chunks_done`` chunks atomically; keep the last ``keep``.
+
+    An existing checkpoint for the same chunk count is left as it is (the state is the same:
+    the run is deterministic). Returns the checkpoint's directory.
+    """
+    import jax
+    import orbax.checkpoint as ocp
+
+    from leo_teacher import __version__
+
+    root = checkpoint_root(run_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"{PREFIX}{chunks_done:06d}"
+    if final.exists():
+        return final
+    for stale in root.glob(TMP_PREFIX + "*"):  # left by a crash mid-write; we hold the run lock
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = root / f"{TMP_PREFIX}{final.name}-{os.getpid()}"
+
+    flat, _ = jax.tree_util.tree_flatten_with_path(state)
+    arrays = {f"leaf_{i:05d}": _leaf_to_host(leaf) for i, (_, leaf) in enumerate(flat)}
+    ocp.PyTreeCheckpointer().save(tmp / "state", arrays)
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "toolkit_version": __version__,
+        "chunks_done": chunks_done,
+        "iteration": iteration,
+        "env_steps": env_steps,
+        "metrics_rows": metrics_rows,
+        "train_seconds": round(float(train_seconds), 3),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": config.to_dict(),
+        "leaves": [
+            [jax.tree_util.keystr(path), list(a.shape), str(a.dtype)]
+            for (path, _), a in zip(flat, arrays.values())
+        ],
+        "files": _manifest(tmp / "state", fsync=True),
+    }
+    with open(tmp / "meta.json", "w") as f:
+        json.dump(meta, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    _fsync_dir(tmp)
+    os.rename(tmp, final)  # the commit point: before it the previous checkpoint is the latest
+    _fsync_dir(root)
+    for old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def _corrupt(path: Path, why: str, run_dir: Path) -> ConfigError:
+    older = [p for p in list_checkpoints(run_dir) if p != path and p.name < path.name]
+    fix = (
+        f"delete {path} to resume from the previous checkpoint {older[-1].name}"
+        if older
+        else "start the run again with --overwrite"
+    )
+    return ConfigError(f"checkpoint {path} is corrupt or truncated ({why}); {fix}")
+
+
+def read(path: Path, run_dir: Path | None = None) -> CheckpointInfo:
+    """Parse and verify one checkpoint (meta.json and every file's checksum)."""
+    path = Path(path)
+    run_dir = Path(run_dir) if run_dir is not None else path.parent.parent
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+        for key in ("chunks_done", "iteration", "metrics_rows", "config", "leaves", "files"):
+            meta[key]
+    except FileNotFoundError:
+        raise _corrupt(path, "meta.json is missing", run_dir) from None
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise _corrupt(path, "meta.json is unreadable", run_dir) from None
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ConfigError(
+            f"checkpoint {path} has format {meta.get('format_version')!r}, this toolkit reads "
+            f"format {FORMAT_VERSION}; resume it with the leo-teacher version that wrote it "
+            f"({meta.get('toolkit_version', 'unknown')})"
+        )
+    state_dir = path / "state"
+    for rel, (size, digest) in meta["files"].items():
+        f = state_dir / rel
+        if not f.is_file():
+            raise _corrupt(path, f"state/{rel} is missing", run_dir)
+        if f.stat().st_size != size:
+            raise _corrupt(path, f"state/{rel} has {f.stat().st_size} bytes, expected {size}", run_dir)
+    actual = _manifest(state_dir, fsync=False)
+    for rel, (_, digest) in meta["files"].items():
+        if actual[rel][1] != digest:
+            raise _corrupt(path, f"state/{rel} does not match its checksum", run_dir)
+    return CheckpointInfo(path, meta)
+
+
+def latest(run_dir: Path) -> CheckpointInfo:
+    """The newest completed checkpoint of ``run_dir``, verified; ConfigError when there is none."""
+    found = list_checkpoints(run_dir)
+    if not found:
+        raise ConfigError(
+            f"no checkpoint in {Path(run_dir) / CHECKPOINT_DIR}; start the run without --resume "
+            "(or pass the --run-dir of a run that wrote checkpoints)"
+        )
+    return read(found[-1], run_dir)
+
+
+def restore(info: CheckpointInfo, abstract_state: Any) -> Any:
+    """The checkpointed state, shaped like ``abstract_state`` (e.g. ``jax.eval_shape(coord.init, seed)``).
+
+    Every leaf's shape and dtype must match; otherwise ConfigError names the first difference.
+    """
+    import jax
+    import orbax.checkpoint as ocp
+
+    flat, treedef = jax.tree_util.tree_flatten_with_path(abstract_state)
+    saved = info.meta["leaves"]
+    if len(saved) != len(flat):
+        raise ConfigError(
+            f"checkpoint {info.path} holds {len(saved)} state arrays but this configuration needs "
+            f"{len(flat)}; resume with the configuration and student code the run started with"
+        )
+    for (_, leaf), (name, shape, dtype) in zip(flat, saved):
+        want = _stored_spec(leaf)
+        if want != (list(shape), dtype):
+            raise ConfigError(
+                f"checkpoint {info.path} does not fit this configuration: {name} is {dtype}{shape} "
+                f"there but {want[1]}{want[0]} here; resume with the configuration and student code "
+                "the run started with"
+            )
+    keys = [f"leaf_{i:05d}" for i in range(len(flat))]
+    try:
+        arrays = ocp.PyTreeCheckpointer().restore(
+            info.path / "state", restore_args={k: ocp.RestoreArgs(restore_type=np.ndarray) for k in keys}
+        )
+        host = [np.asarray(arrays[k]) for k in keys]
+    except Exception as e:  # orbax/tensorstore raise many types on damaged data
+        raise _corrupt(info.path, f"orbax could not read it: {type(e).__name__}", info.path.parent.parent) from None
+    leaves = []
+    for (_, leaf), a in zip(flat, host):
+        if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            leaves.append(jax.random.wrap_key_data(a, impl=leaf.dtype._impl))
+        else:
+            leaves.append(jax.device_put(a.astype(leaf.dtype, copy=False)))
+    return jax.tree_util.tree_unflatten(treedef, leaves)
+
+
+# ---------------------------------------------------------------------------- resuming
+
+
+def _flatten(d: dict, prefix: str = "") -> dict[str, Any]:
+    """Nested config dicts as {"section.field": value} (deeper sections such as per_student too)."""
+    out = {}
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def check_resume_config(info: CheckpointInfo, cfg: Config) -> None:
+    """ConfigError listing the fields where ``cfg`` differs from the checkpoint's config.
+
+    Only :data:`RESUMABLE_CHANGES` may differ: anything else would make the continued run a
+    different run (the learning-rate schedule alone depends on ``run.total_steps``).
+    """
+    from leo_teacher.config import from_dict
+
+    try:
+        saved = from_dict(info.meta["config"]).to_dict()  # fills fields added since it was written
+    except ConfigError as e:
+        raise ConfigError(f"the config saved in checkpoint {info.path} is not valid here ({e})") from None
+    saved, wanted = _flatten(saved), _flatten(cfg.to_dict())
+    names = list(saved) + [n for n in wanted if n not in saved]  # in config order
+    diffs = [
+        f"{name}={wanted.get(name)!r} here but {saved.get(name)!r} in the checkpoint"
+        for name in names
+        if name not in RESUMABLE_CHANGES and saved.get(name) != wanted.get(name)
+    ]
+    if diffs:
+        more = f" (and {len(diffs) - 2} more)" if len(diffs) > 2 else ""
+        raise ConfigError(
+            f"config does not match the checkpoint in {info.path.parent.parent}: "
+            f"{'; '.join(diffs[:2])}{more}; resume with the run's own config (--resume --run-dir "
+            "alone) or start a new run in another --run-dir"
+        )
+
+
+def reconcile_metrics(run_dir: Path, info: CheckpointInfo) -> list[dict]:
+    """The metrics rows up to the checkpoint; metrics.jsonl is cut back to them (atomically).
+
+    Lines written after the checkpoint (the run went on before it was killed) are dropped so
+    that the continued run writes them again, once. Everything is checked before anything is
+    written.
+    """
+    path = Path(run_dir) / "metrics.jsonl"
+    n = int(info.meta["metrics_rows"])
+    lines = path.read_text().splitlines() if path.exists() else []
+    fix = "restore the file, or start the run again with --overwrite"
+    if len(lines) < n:
+        raise ConfigError(
+            f"{path} has {len(lines)} lines but checkpoint {info.path.name} was written after {n}; {fix}"
+        )
+    rows = []
+    for i, line in enumerate(lines[:n]):
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            raise ConfigError(f"{path} line {i + 1} is not valid JSON; {fix}") from None
+    if rows and rows[-1].get("iteration") != info.iteration:
+        raise ConfigError(
+            f"{path} line {n} is for iteration {rows[-1].get('iteration')} but checkpoint "
+            f"{info.path.name} is at iteration {info.iteration}; {fix}"
+        )
+    if len(lines) != n:
+        tmp = path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(line + "\n" for line in lines[:n]))
+        tmp.replace(path)
+    return rows
+
+
+def load_run(run_dir: Path):
+    """(config, env, coordinator, state, info) rebuilt from a run's latest checkpoint.
+
+    For tools that use a trained run (export, notebooks); ConfigError when there is none.
+    """
+    import jax
+
+    from leo_teacher.config import from_dict
+    from leo_teacher.coordinator import Coordinator
+    from leo_teacher.envs import make_env
+
+    info = latest(Path(run_dir))
+    try:
+        cfg = from_dict(info.meta["config"])
+        env = make_env(cfg.env)
+    except (ConfigError, ValueError) as e:
+        raise ConfigError(f"the config saved in checkpoint {info.path} is not usable here ({e})") from None
+    coord = Coordinator(cfg, env)
+    state = restore(info, jax.eval_shape(coord.init, cfg.run.seed))
+    return cfg, env, coord, state, info
