@@ -141,6 +141,9 @@ class RunConfig:
     eval_max_steps: int = 512
     eval_seed: int = 12345
     checkpoint_every: int = 10  # chunks between checkpoints; 0: only at the end (always at the end)
+    num_seeds: int = 1  # independent seeds (seed, seed+1, ...) vmapped in one program
+    devices: int = 0  # devices the env batch is sharded over; 0: all
+    distributed: bool = False  # join a multi-host job with jax.distributed.initialize()
     wandb: bool = False
     wandb_project: str = "leo-teacher"
 
@@ -387,10 +390,13 @@ def validate(cfg: Config) -> None:
         "run.log_every": cfg.run.log_every,
         "run.eval_repeats": cfg.run.eval_repeats,
         "run.eval_max_steps": cfg.run.eval_max_steps,
+        "run.num_seeds": cfg.run.num_seeds,
     }
     for key, value in positive.items():
         if value <= 0:
             raise ConfigError(f"{key}={value} must be positive")
+    if cfg.run.devices < 0:
+        raise ConfigError(f"run.devices={cfg.run.devices} must be >= 0 (0: all devices)")
     if cfg.run.total_steps < 0:
         raise ConfigError(f"run.total_steps={cfg.run.total_steps} must be >= 0")
     if cfg.run.checkpoint_every < 0:

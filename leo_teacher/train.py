@@ -58,6 +58,10 @@ class Trainer:
         self.overwrite = overwrite
         self.progress = progress
         self.resume = resume  # continue from the latest checkpoint in run_dir
+        from leo_teacher import parallel
+
+        parallel.maybe_initialize_distributed(cfg.run.distributed)
+        self.mesh = parallel.make_mesh(cfg.run.devices, cfg.env.num_envs)
 
     # ------------------------------------------------------------------ evaluation
 
@@ -111,6 +115,24 @@ class Trainer:
             signals.restore()
             lock.release()
 
+    @property
+    def seeds(self) -> list[int]:
+        return [self.cfg.run.seed + k for k in range(self.cfg.run.num_seeds)]
+
+    def init_state(self):
+        """The initial state: one seed's, or K seeds' stacked on a leading axis."""
+        from leo_teacher import parallel
+
+        if len(self.seeds) == 1:
+            return self.coord.init(self.seeds[0])
+        return parallel.seed_stack_init(self.coord, self.seeds)
+
+    def seed_state(self, state, k: int = 0):
+        """Seed k's state out of the (possibly seed-stacked) training state."""
+        from leo_teacher import parallel
+
+        return state if len(self.seeds) == 1 else parallel.take_seed(state, k)
+
     def _start(self):
         """(state, metrics rows, chunks done, iterations done, train seconds so far).
 
@@ -128,12 +150,12 @@ class Trainer:
                 )
             self._lock.refresh()  # --overwrite removed the lock file with everything else
             (self.run_dir / "config.yaml").write_text(to_yaml(cfg))
-            return self.coord.init(cfg.run.seed), [], 0, 0, 0.0
+            return self.init_state(), [], 0, 0, 0.0
         import jax
 
         info = checkpoint.latest(self.run_dir)
         checkpoint.check_resume_config(info, cfg)
-        state = checkpoint.restore(info, jax.eval_shape(self.coord.init, cfg.run.seed))
+        state = checkpoint.restore(info, jax.eval_shape(self.init_state))
         rows = checkpoint.reconcile_metrics(self.run_dir, info)
         self.last_checkpoint = info.path
         return state, rows, info.chunks_done, info.iteration, float(info.meta.get("train_seconds", 0.0))
@@ -152,7 +174,7 @@ class Trainer:
         import jax
         from tqdm import tqdm
 
-        from leo_teacher import faults, rundir
+        from leo_teacher import faults, parallel, rundir
 
         cfg, coord = self.cfg, self.coord
         self.last_checkpoint = None
@@ -160,6 +182,8 @@ class Trainer:
         logger = _make_wandb(cfg, self.run_dir)
 
         start = time.perf_counter() - prior_seconds
+        K = len(self.seeds)
+        state = parallel.shard_state(state, self.mesh, cfg.env.num_envs, batch_axis=0 if K == 1 else 1)
         evaluators = self._evaluators()
         total_iters = cfg.num_iterations
         chunk = cfg.run.log_every
@@ -171,16 +195,20 @@ class Trainer:
         every = cfg.run.checkpoint_every
         for c in range(done_chunks, num_chunks):
             length = min(chunk, total_iters - done_iters)
-            state, metrics = coord.chunk_fn(length)(state)
-            metrics = jax.device_get(metrics)
+            state, metrics = coord.chunk_fn(length, K)(state)
+            # Seed-stacked metrics are [K, length]: iterations first, like a single seed's.
+            metrics = {k: np.moveaxis(np.asarray(v), 0, -1) if K > 1 else np.asarray(v)
+                       for k, v in jax.device_get(metrics).items()}
             done_iters += length
             row = {"iteration": done_iters, "env_steps": done_iters * cfg.rollout_size}
             for key, values in metrics.items():
-                # Counters are read at the chunk's end; losses averaged over it.
+                # Counters are read at the chunk's end; losses averaged over it (and over seeds).
                 last = key in ("goals_seen", "live_success", "epsilon", "distill_scale")
-                row[key] = float(values[-1] if last else np.mean(values))
+                row[key] = float(np.mean(values[-1]) if last else np.mean(values))
+            if K > 1:
+                row["live_success_per_seed"] = [float(v) for v in metrics["live_success"][-1]]
             if cfg.run.eval_every and (c + 1) % cfg.run.eval_every == 0 and c + 1 < num_chunks:
-                success = self.evaluate(state, evaluators)
+                success = self.evaluate_seeds(state, evaluators)[0]
                 row.update({f"eval/{k}": float(v.mean()) for k, v in success.items()})
             elapsed = time.perf_counter() - start
             row["wall_seconds"] = round(elapsed, 3)
@@ -205,7 +233,7 @@ class Trainer:
             raise faults.Interrupted(signals.received, done_iters, self.last_checkpoint, self.run_dir)
         train_seconds = time.perf_counter() - start
 
-        success = self.evaluate(state, evaluators)
+        success, per_seed = self.evaluate_seeds(state, evaluators)
         if rows:
             rows[-1].update({f"eval/{k}": float(v.mean()) for k, v in success.items()})
             # Rewrite the last line so the final evaluation sits in metrics.jsonl too.
@@ -216,9 +244,15 @@ class Trainer:
             tmp = self.run_dir / "metrics.jsonl.tmp"  # atomic: a kill here must not cut the file
             tmp.write_text("\n".join(lines) + "\n")
             tmp.replace(self.run_dir / "metrics.jsonl")
-        return self._finish(state, success, rows, train_seconds, start, logger)
+        return self._finish(state, success, rows, train_seconds, start, logger, per_seed)
 
-    def _finish(self, state, success, rows, train_seconds, start, logger) -> dict:
+    def evaluate_seeds(self, state, evaluators):
+        """(per-goal success averaged over seeds, [per-seed success dicts])."""
+        per_seed = [self.evaluate(self.seed_state(state, k), evaluators) for k in range(len(self.seeds))]
+        mean = {name: np.mean([s[name] for s in per_seed], axis=0) for name in per_seed[0]}
+        return mean, per_seed
+
+    def _finish(self, state, success, rows, train_seconds, start, logger, per_seed=None) -> dict:
         from leo_teacher import rundir
         from leo_teacher.evaluation import summarize
 
@@ -242,11 +276,22 @@ class Trainer:
             "seed": cfg.run.seed,
             "eval_seed": cfg.run.eval_seed,
             "eval_repeats": cfg.run.eval_repeats,
-            "goals_seen": int(np.asarray(state.actors.seen).sum()),
+            "goals_seen": int(np.asarray(self.seed_state(state).actors.seen).sum()),
             "live_success": rows[-1]["live_success"] if rows else None,
         }
+        if len(self.seeds) > 1:
+            per = [summarize(s[head], reachable) for s in per_seed]
+            summary.update({
+                "seeds": self.seeds,
+                "success_rate_per_seed": [p["success_rate"] for p in per],
+                "success_rate_mean": float(np.mean([p["success_rate"] for p in per])),
+                "success_rate_std": float(np.std([p["success_rate"] for p in per])),
+                "success_rate_reachable_per_seed": [p["success_rate_reachable"] for p in per],
+                "num_devices": int(self.mesh.devices.size),
+            })
         rundir.write_json(self.run_dir / "summary.json", summary)
-        title = f"{cfg.env.name} / {cfg.coordinator.mode} / {cfg.student.name} / seed {cfg.run.seed}"
+        seeds = f"seeds {self.seeds[0]}-{self.seeds[-1]}" if len(self.seeds) > 1 else f"seed {cfg.run.seed}"
+        title = f"{cfg.env.name} / {cfg.coordinator.mode} / {cfg.student.name} / {seeds}"
         rundir.plot_learning_curve(self.run_dir, rows, title)
         rundir.plot_per_goal(self.run_dir, success, self.env)
         if len(self.coord.student_names) > 1:
@@ -319,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue the run in --run-dir from its latest checkpoint (same config)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="override any config field; repeatable")
+    p.add_argument("--num-seeds", type=int, help="train K seeds (seed, seed+1, ...) vmapped in one program")
+    p.add_argument("--devices", type=int, help="shard the env batch over N devices (default: all)")
+    p.add_argument("--distributed", action="store_true", help="multi-host: jax.distributed.initialize()")
     p.add_argument("--wandb", action="store_true", help="log to Weights & Biases (offline without a key)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -333,6 +381,9 @@ def _cli_overrides(args: argparse.Namespace) -> dict:
         ("run", "seed"): args.seed,
         ("run", "run_dir"): args.run_dir,
         ("run", "wandb"): True if args.wandb else None,
+        ("run", "num_seeds"): args.num_seeds,
+        ("run", "devices"): args.devices,
+        ("run", "distributed"): True if args.distributed else None,
     }
     for (section, key), value in cli.items():
         if value is not None:

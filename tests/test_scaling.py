@@ -1,0 +1,65 @@
+"""Many devices (forced CPU host devices) and many seeds in one process."""
+
+import json
+import os
+
+import numpy as np
+
+from conftest import run_cli
+
+TIMING = ("wall_seconds", "steps_per_second")
+TWO_DEVICES = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+
+
+def _rows(run_dir):
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
+
+
+def _run(tmp_path, name, *args, env=None):
+    old = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        proc = run_cli("--preset", "tiny", "--total-steps", "10240", "--set", "run.log_every=2",
+                       "--run-dir", str(tmp_path / name), "--no-progress", *args)
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    assert proc.returncode == 0, proc.stderr
+    return tmp_path / name
+
+
+def test_two_devices_match_one(tmp_path):
+    one = _run(tmp_path, "one", "--devices", "1", env=TWO_DEVICES)
+    two = _run(tmp_path, "two", "--devices", "2", env=TWO_DEVICES)
+    a, b = _rows(one), _rows(two)
+    assert len(a) == len(b) > 1
+    for ra, rb in zip(a, b):
+        assert ra.keys() == rb.keys()
+        for k in ra:
+            np.testing.assert_allclose(ra[k], rb[k], rtol=1e-4, atol=1e-6, err_msg=k)
+    assert json.loads((two / "summary.json").read_text())["success_rate"] == \
+        json.loads((one / "summary.json").read_text())["success_rate"]
+
+
+def test_devices_must_divide_the_batch(tmp_path):
+    os.environ.update(TWO_DEVICES)
+    try:
+        proc = run_cli("--preset", "tiny", "--devices", "2", "--set", "env.num_envs=33",
+                       "--set", "teacher.minibatch_size=33", "--set", "student.minibatch_size=33",
+                       "--run-dir", str(tmp_path / "r"))
+    finally:
+        os.environ.pop("XLA_FLAGS")
+    assert proc.returncode == 2
+    assert "does not split over 2 devices" in proc.stderr
+
+
+def test_four_seeds_in_one_process(tmp_path):
+    run_dir = _run(tmp_path, "seeds", "--num-seeds", "4")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    per_seed = summary["success_rate_per_seed"]
+    assert len(per_seed) == 4 and summary["seeds"] == [0, 1, 2, 3]
+    np.testing.assert_allclose(summary["success_rate_mean"], np.mean(per_seed))
+    np.testing.assert_allclose(summary["success_rate_std"], np.std(per_seed))
+    assert (run_dir / "learning_curve.png").exists()
+    assert len(_rows(run_dir)[-1]["live_success_per_seed"]) == 4
