@@ -73,7 +73,7 @@ def _export(fn, arg_specs) -> tuple[object, list[str], bool]:
 
 
 def export_policy(run_dir: str | os.PathLike, out: str | os.PathLike, student: str | None = None,
-                  teacher: bool = False, overwrite: bool = False) -> Path:
+                  teacher: bool = False, overwrite: bool = False, seed_index: int = 0) -> Path:
     """Write the artifact for ``student`` (default: the run's first) or the teacher; returns ``out``."""
     import jax
 
@@ -82,7 +82,7 @@ def export_policy(run_dir: str | os.PathLike, out: str | os.PathLike, student: s
     run_dir, out = Path(run_dir), Path(out)
     if out.exists() and not overwrite:
         raise ConfigError(f"--out {out} already exists; pass --overwrite to replace it or choose another path")
-    cfg, env, coord, state, info = checkpoint.load_run(run_dir)
+    cfg, env, coord, state, info = checkpoint.load_run(run_dir, seed_index)
     name, index = _choose(coord, student, teacher)
 
     if index is None:
@@ -190,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--teacher", action="store_true", help="export the LEO teacher instead")
     p.add_argument("--out", required=True, help="the artifact directory to write")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.add_argument("--seed-index", type=int, default=0,
+                   help="for a --num-seeds run: which seed's policy to export (0 = the first)")
     return p
 
 
@@ -199,7 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from leo_teacher.train import enable_compilation_cache
 
         enable_compilation_cache()
-        out = export_policy(args.run_dir, args.out, args.student, args.teacher, args.overwrite)
+        out = export_policy(args.run_dir, args.out, args.student, args.teacher, args.overwrite,
+                            args.seed_index)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
