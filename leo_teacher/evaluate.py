@@ -86,14 +86,7 @@ def evaluate_artifact(path: str | Path, run_dir: str | Path, env_name: str | Non
     if repeats <= 0 or max_steps <= 0:
         raise ConfigError("--repeats and --max-steps must be positive")
     run_dir = Path(run_dir)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ConfigError(f"--run-dir {run_dir} is a file; pass a directory path")
-    existing = [f for f in RESULT_FILES if (run_dir / f).exists()]
-    if existing and not overwrite:
-        raise ConfigError(
-            f"--run-dir {run_dir} already holds results ({existing[0]}); pass --overwrite to replace "
-            "them or choose another --run-dir"
-        )
+    rundir.existing_files(run_dir, RESULT_FILES, "results", overwrite)
 
     start = time.perf_counter()
     evaluate = make_evaluator(env, repeats, max_steps)(policy.jax_act)

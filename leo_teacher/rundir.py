@@ -17,16 +17,22 @@ RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "per_goal_success.c
 TIMING_FIELDS = ("wall_seconds", "steps_per_second")
 
 
-def prepare(run_dir: Path, overwrite: bool) -> None:
-    """Create ``run_dir``; refuse (ConfigError) to touch an existing run unless ``overwrite``."""
+def existing_files(run_dir: Path, files, what: str, overwrite: bool) -> list[str]:
+    """Which of ``files`` already stand in ``run_dir``; ConfigError unless ``overwrite``."""
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"--run-dir {run_dir} is a file; pass a directory path")
-    existing = [f for f in RUN_FILES if (run_dir / f).exists()]
+    existing = [f for f in files if (run_dir / f).exists()]
     if existing and not overwrite:
         raise ConfigError(
-            f"--run-dir {run_dir} already holds a run ({existing[0]}); pass --overwrite to "
+            f"--run-dir {run_dir} already holds {what} ({existing[0]}); pass --overwrite to "
             "replace it or choose another --run-dir"
         )
+    return existing
+
+
+def prepare(run_dir: Path, overwrite: bool) -> None:
+    """Create ``run_dir``; refuse (ConfigError) to touch an existing run unless ``overwrite``."""
+    existing = existing_files(run_dir, RUN_FILES, "a run", overwrite)
     if existing and overwrite:
         for child in run_dir.iterdir():
             if child.is_dir():
