@@ -32,6 +32,13 @@ from students import StudentSpec, make_student
 LIVE_DECAY = 0.9  # per-iteration decay of the live success counts
 
 
+def resolve_conv(conv_features: int, obs_spec, auto: int) -> int:
+    """The conv width to use: ``auto`` for map observations when set to -1 (the paper's choice)."""
+    if conv_features >= 0:
+        return conv_features
+    return auto if obs_spec.map_shape is not None else 0
+
+
 def sample_goals(rng: jax.Array, seen: jnp.ndarray, num: int) -> jnp.ndarray:
     """Goals drawn uniformly from those seen so far (from all goals if none seen yet)."""
     any_seen = seen.any()
@@ -58,8 +65,14 @@ class Coordinator:
         if not self.student_names:
             raise ConfigError("student.name is empty; name at least one student, e.g. --student mlp")
         self._check_sizes()
+        # Each student's distillation options (config.per_student); the teacher runs while acting
+        # if any student distils from it.
+        self.student_schedules = [self.schedule.for_student(config, n) for n in self.student_names]
+        self.needs_teacher_values = self.schedule.needs_teacher_values or any(
+            s.distils for s in self.student_schedules
+        )
 
-        conv = getattr(config.teacher, "conv_features", 0)
+        conv = resolve_conv(config.teacher.conv_features, env.obs_spec, auto=16)
         t = config.teacher
         self.teacher_goal_reps = jnp.asarray(self.goal_set.reps)
         if self.schedule.goal_conditioned_teacher:
@@ -174,11 +187,11 @@ class Coordinator:
             prev = actors
             k_act, k_eps, k_env, k_goal = jax.random.split(key, 4)
             batch = jnp.arange(B)
-            if sched.needs_teacher_values and sched.goal_conditioned_teacher:
+            if self.needs_teacher_values and sched.goal_conditioned_teacher:
                 # Baselines compute their targets after the rollout, for the goals they train.
                 q_goal = self.teacher_q_for(state.teacher.params, actors.obs, actors.goal)
                 q_max = jnp.zeros((B, 0))
-            elif sched.needs_teacher_values:
+            elif self.needs_teacher_values:
                 q = self.teacher_q(state.teacher.params, actors.obs)
                 q_goal, q_max = q[batch, actors.goal], q.max(axis=-1)
             else:
@@ -355,18 +368,19 @@ class Coordinator:
     def _update_students(self, state, actors, traj, keys, metrics):
         sched, cfg = self.schedule, self.config
         n, T = self.slice_size, cfg.env.rollout_steps
-        scale = sched.distill_scale(state.iteration)
-        hp = {
-            "clip_eps": cfg.student.clip_eps,
-            "value_coef": cfg.student.value_coef,
-            "entropy_coef": cfg.student.entropy_coef,
-            "distill_target": sched.distill_target,
-            "tau": sched.distill_tau,
-            "distill_coef": sched.distill_coef * scale,
-            "value_distill_coef": sched.value_distill_coef * scale,
-        }
         new_students = []
         for i, (student, learner, key) in enumerate(zip(self.students, state.students, keys)):
+            own = self.student_schedules[i]  # this student's distillation options
+            scale = own.distill_scale(state.iteration)
+            hp = {
+                "clip_eps": cfg.student.clip_eps,
+                "value_coef": cfg.student.value_coef,
+                "entropy_coef": cfg.student.entropy_coef,
+                "distill_target": own.distill_target,
+                "tau": own.distill_tau,
+                "distill_coef": own.distill_coef * scale,
+                "value_distill_coef": own.value_distill_coef * scale,
+            }
             part = jax.tree_util.tree_map(lambda x: x[:, i * n : (i + 1) * n], traj)
             obs_i, goal_i = actors.obs[i * n : (i + 1) * n], actors.goal[i * n : (i + 1) * n]
             last_logits, last_value = student.apply(learner.params, obs_i, self.goal_reps[goal_i])
@@ -397,7 +411,7 @@ class Coordinator:
             )
             new_students.append(learner)
             metrics.update(self._name_metrics(i, s_metrics))
-        metrics["distill_scale"] = scale
+        metrics["distill_scale"] = sched.distill_scale(state.iteration)  # the run-level default's
         return new_students
 
     def _name_metrics(self, i: int, metrics: dict) -> dict:

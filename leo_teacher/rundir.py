@@ -199,6 +199,10 @@ def plot_students(run_dir: Path, success: dict[str, np.ndarray], reachable: np.n
     for other in students[1:]:
         x, y = np.asarray(success[first])[reachable], np.asarray(success[other])[reachable]
         ax2.scatter(x + jitter[0], y + jitter[1], s=10, alpha=0.6, label=other)
+        pairs, counts = np.unique(np.stack([x, y], 1).round(1), axis=0, return_counts=True)
+        if len(students) == 2 and len(pairs) <= 9:  # few clusters (0/1 success): count each
+            for (px, py), n in zip(pairs, counts):
+                ax2.annotate(str(n), (px, py), xytext=(8, 8), textcoords="offset points", fontsize=9)
     ax2.plot([0, 1], [0, 1], color="grey", lw=0.8)
     ax2.set_xlabel(f"{first}: per-goal success")
     ax2.set_ylabel("other student: per-goal success")

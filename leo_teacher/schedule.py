@@ -74,8 +74,10 @@ class Schedule:
     teacher_value_weight: float = 0.0
 
     @classmethod
-    def from_config(cfg: type, config: Config) -> "Schedule":
-        c = config.coordinator
+    def from_config(cfg: type, config: Config, student: str | None = None) -> "Schedule":
+        """The run's schedule; with ``student``, with that student's distillation options
+        (``config.per_student``, see :meth:`Config.coordinator_for`)."""
+        c = config.coordinator if student is None else config.coordinator_for(student)
         actor, train_teacher, train_student, distils, relabel, algo = _MODE_TABLE[c.mode]
         gamma = config.teacher.gamma
         if gamma is None:
@@ -105,6 +107,10 @@ class Schedule:
             student_algorithm=algo,
             teacher_value_weight=c.teacher_value_weight if algo == "pqn" else 0.0,
         )
+
+    def for_student(self, config: Config, student: str) -> "Schedule":
+        """This run's schedule as ``student`` sees it (its own distillation options)."""
+        return type(self).from_config(config, student)
 
     @property
     def goal_conditioned_teacher(self) -> bool:

@@ -53,7 +53,7 @@ class Trainer:
             raise ConfigError(str(e)) from None
         # Build everything that can reject the config before touching the run directory.
         self.coord = Coordinator(cfg, self.env)
-        self.run_dir = Path(run_dir or cfg.run.run_dir or default_run_dir(cfg))
+        self.run_dir = Path(run_dir or cfg.run.run_dir or default_run_dir(cfg)).resolve()  # orbax needs absolute paths
         cfg.run.run_dir = str(self.run_dir)
         self.overwrite = overwrite
         self.progress = progress

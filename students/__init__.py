@@ -3,6 +3,15 @@
 from students.base import Student, StudentSpec, available_students, make_student, register_student
 
 # Importing the built-ins registers them.
-from students import mlp as _mlp  # noqa: F401,E402
+from students.mlp import FlaxStudent  # noqa: E402
+from students.transformer import EquinoxStudent  # noqa: E402
 
-__all__ = ["Student", "StudentSpec", "available_students", "make_student", "register_student"]
+__all__ = [
+    "EquinoxStudent",
+    "FlaxStudent",
+    "Student",
+    "StudentSpec",
+    "available_students",
+    "make_student",
+    "register_student",
+]

@@ -43,5 +43,7 @@ class FlaxStudent:
 @register_student("mlp")
 def make_mlp_student(config, spec: StudentSpec) -> FlaxStudent:
     """MLP student sized by ``student.width`` and ``student.depth``."""
-    conv = getattr(config, "conv_features", 0)
+    from leo_teacher.coordinator import resolve_conv
+
+    conv = resolve_conv(getattr(config, "conv_features", -1), spec.obs_spec, auto=32)
     return FlaxStudent(MLPPolicy(spec, config.width, config.depth, conv))

@@ -151,3 +151,54 @@ def test_q_distill_by_hand():
     # 0.5 * mean((0.5-0.7)^2, (0.2-0.2)^2) = 0.5 * 0.02 = 0.01
     loss = losses.q_distill_loss(jnp.array([[0.5, 0.2]]), jnp.array([[0.7, 0.2]]))
     np.testing.assert_allclose(loss, 0.01, rtol=1e-6)
+
+
+def test_policy_distill_dispatch_covers_every_target():
+    logits, q = jnp.log(jnp.array([[0.25, 0.75]])), jnp.array([[0.0, LOG(3.0)]], jnp.float32)
+    direct = {
+        "argmax": losses.distill_argmax_loss(logits, q),
+        "softmax": losses.distill_softmax_loss(logits, q, 0.5),
+        "kl": losses.distill_kl_loss(logits, q, 0.5),
+    }
+    for kind, value in direct.items():
+        np.testing.assert_allclose(losses.policy_distill_loss(kind, logits, q, 0.5), value, rtol=1e-6)
+
+
+def test_distill_gradients_by_hand():
+    # d CE / d logits = p_student - target: uniform student, target [0.25, 0.75] -> [0.25, -0.25]
+    q = jnp.array([[0.0, LOG(3.0)]], jnp.float32)
+    g_soft = jax.grad(losses.distill_softmax_loss)(jnp.zeros((1, 2)), q, 1.0)
+    np.testing.assert_allclose(g_soft, [[0.25, -0.25]], atol=1e-6)
+    # KL = CE - H(target): the same gradient
+    g_kl = jax.grad(losses.distill_kl_loss)(jnp.zeros((1, 2)), q, 1.0)
+    np.testing.assert_allclose(g_kl, g_soft, atol=1e-6)
+    # argmax target one-hot [0, 1]: p - onehot = [0.5, -0.5]
+    g_arg = jax.grad(losses.distill_argmax_loss)(jnp.zeros((1, 2)), q)
+    np.testing.assert_allclose(g_arg, [[0.5, -0.5]], atol=1e-6)
+    # value: d/dV 0.5 (V - max Q)^2 = V - max Q = 0.5 - 0.9
+    g_v = jax.grad(losses.value_distill_loss)(jnp.array([0.5]), jnp.array([[0.2, 0.9]]))
+    np.testing.assert_allclose(g_v, [-0.4], rtol=1e-6)
+
+
+def test_softmax_distill_tends_to_argmax_as_tau_shrinks():
+    logits = jnp.log(jnp.array([[0.2, 0.3, 0.5]]))
+    q = jnp.array([[0.6, 0.9, 0.1]])
+    np.testing.assert_allclose(
+        losses.distill_softmax_loss(logits, q, 1e-3), losses.distill_argmax_loss(logits, q), rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        lambda s, q: losses.distill_softmax_loss(s, q, 0.7),
+        lambda s, q: losses.distill_kl_loss(s, q, 0.7),
+        lambda s, q: losses.value_distill_loss(s[:, 0], q),
+        lambda s, q: losses.q_distill_loss(s, q),
+    ],
+    ids=["softmax", "kl", "value", "q"],
+)
+def test_distillation_never_trains_the_teacher(loss):
+    s, q = jnp.array([[0.1, 0.4, -0.2]]), jnp.array([[0.3, 0.8, 0.5]])
+    assert np.all(np.asarray(jax.grad(loss, argnums=1)(s, q)) == 0)
+    assert np.any(np.asarray(jax.grad(loss, argnums=0)(s, q)) != 0)

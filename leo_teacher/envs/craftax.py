@@ -6,10 +6,10 @@ throughput to a few hundred steps/s (DESIGN §4). Two cheaper schemes, both batc
 - ``"optimistic"``: on a step where some episode ended, R = ceil(reset_fraction * B) fresh
   worlds are generated and the ended envs take them in turn (if more than R end on one step,
   some share a world). No generation at all on a step where nothing ended.
-- ``"bank"``: the state carries a bank of ``bank_size`` pre-generated worlds. Ended envs copy
-  one of R worlds drawn at random from the bank, and on such a step ``bank_refresh`` new
-  worlds overwrite the oldest bank slots. A world is thus reused by a few episodes, for much
-  less generation per step.
+- ``"bank"``: the state carries a bank of ``bank_size`` pre-generated worlds. On a step where
+  some episode ended, ``bank_refresh`` new worlds overwrite the oldest bank slots, then the
+  ended envs copy R worlds drawn at random from the bank. A world may thus start several
+  episodes (about ended-per-step / bank_refresh on average), for much less generation.
 
 Observations are the one-hot encoding of :mod:`leo_teacher.envs.craftax_obs`. Environment
 params are closed over, not traced; reset and step return states with identical dtypes and no
@@ -34,6 +34,7 @@ CRAFTAX_NAMES = {"craftax-classic": True, "craftax": False}
 RESET_SCHEMES = ("optimistic", "bank")
 # Chosen from benchmarks/craftax_env_speed.py on a 2-core CPU (see that script's docstring).
 DEFAULT_RESET_SCHEME = {True: "bank", False: "bank"}
+GEN_CHUNK = 32  # worlds generated per vmapped chunk
 
 
 @struct.dataclass
@@ -46,7 +47,13 @@ class CraftaxState:
 
 
 class CraftaxEnv:
-    """Craftax-Classic (``classic=True``, 136 goals) or Craftax (512 goals) as a batched Env."""
+    """Craftax-Classic (``classic=True``, 136 goals) or Craftax (512 goals) as a batched Env.
+
+    ``reset_scheme``: "optimistic" or "bank" (None: the per-game default);
+    ``reset_fraction``: R / B, worlds offered to ended envs per step; ``bank_size``,
+    ``bank_refresh``: bank worlds, and worlds generated per step with an ended episode;
+    ``max_timesteps``: overrides craftax's episode time limit (10000 Classic, 100000 Craftax).
+    """
 
     def __init__(
         self,
@@ -79,7 +86,7 @@ class CraftaxEnv:
         self.num_actions = self._env.num_actions
         self.max_episode_steps = int(params.max_timesteps)
         lay = layout(classic)
-        self.obs_spec = ObsSpec(size=lay.size, map_shape=lay.map_shape)
+        self.obs_spec = ObsSpec(size=lay.size, map_shape=lay.map_shape, binary=True)  # one-hot features only
         self.goal_set = make_goal_set(classic)
         self._encode = jax.vmap(encoder(classic))
         self._spec = self._state_spec()
@@ -109,7 +116,14 @@ class CraftaxEnv:
 
     def _generate(self, keys):
         """Fresh worlds, one per key: batched craftax states in canonical form."""
-        return jax.vmap(lambda k: self._canon(self._env.reset_env(k, self._params)[1]))(keys)
+        def one(k):
+            return self._canon(self._env.reset_env(k, self._params)[1])
+
+        if keys.shape[0] <= GEN_CHUNK:
+            return jax.vmap(one)(keys)
+        # Vmapped world generation collapses beyond ~100 worlds on a CPU (Classic: ~670/s at
+        # 32, ~60/s at 512: its intermediates outgrow the caches); go in chunks instead.
+        return jax.lax.map(one, keys, batch_size=GEN_CHUNK)
 
     def _step_one(self, key, state, action):
         _, state, _, done, _ = self._env.step_env(key, state, action, self._params)
@@ -143,31 +157,35 @@ class CraftaxEnv:
         env, done = jax.vmap(self._step_one)(jax.random.split(k_step, num_envs), state.env, action)
         next_obs = self._encode(env)
         r = self.num_fresh(num_envs)
+        any_end = done.any()
+        bank, bank_next = state.bank, state.bank_next
 
-        def with_resets(_):
-            bank, bank_next = state.bank, state.bank_next
-            if self.reset_scheme == "optimistic":
-                fresh = self._generate(jax.random.split(k_fresh, r))
-            else:
-                pick = jax.random.randint(k_fresh, (r,), 0, self.bank_size)
-                fresh = jax.tree.map(lambda x: x[pick], bank)
-                slots = (bank_next + jnp.arange(self.bank_refresh)) % self.bank_size
-                new = self._generate(jax.random.split(k_refresh, self.bank_refresh))
-                bank = jax.tree.map(lambda b, n: b.at[slots].set(n), bank, new)
-                bank_next = (bank_next + self.bank_refresh) % self.bank_size
-            # The i-th ended env takes fresh world i mod R.
-            slot = (jnp.cumsum(done) - 1) % r
-            merged = jax.tree.map(
-                lambda f, s: jnp.where(done.reshape((-1,) + (1,) * (s.ndim - 1)), f[slot], s), fresh, env
+        # World generation sits in a real branch (lax.cond outside vmap): steps on which nothing
+        # ended generate nothing. Only small arrays cross the branch; the bank and the env
+        # states stay outside it, so XLA updates them in place instead of copying them.
+        if self.reset_scheme == "optimistic":
+            placeholder = jax.tree.map(lambda x: x[:r], env)  # never taken: nothing ended
+            fresh = jax.lax.cond(
+                any_end, lambda: self._generate(jax.random.split(k_fresh, r)), lambda: placeholder
             )
-            obs = jnp.where(done[:, None], self._encode(fresh)[slot], next_obs)
-            return CraftaxState(env=merged, bank=bank, bank_next=bank_next), obs
+        else:
+            slots = (bank_next + jnp.arange(self.bank_refresh)) % self.bank_size
+            old = jax.tree.map(lambda x: x[slots], bank)  # rewritten unchanged when nothing ended
+            new = jax.lax.cond(
+                any_end, lambda: self._generate(jax.random.split(k_refresh, self.bank_refresh)), lambda: old
+            )
+            bank = jax.tree.map(lambda b, n: b.at[slots].set(n), bank, new)
+            pick = jax.random.randint(k_fresh, (r,), 0, self.bank_size)
+            fresh = jax.tree.map(lambda x: x[pick], bank)
+            bank_next = jnp.where(any_end, (bank_next + self.bank_refresh) % self.bank_size, bank_next)
 
-        def without(_):
-            return state.replace(env=env), next_obs
-
-        # A real branch (not a select) outside vmap: steps where nothing ended cost no resets.
-        new_state, obs = jax.lax.cond(done.any(), with_resets, without, None)
+        # The i-th ended env takes fresh world i mod R.
+        slot = (jnp.cumsum(done) - 1) % r
+        env = jax.tree.map(
+            lambda f, s: jnp.where(done.reshape((-1,) + (1,) * (s.ndim - 1)), f[slot], s), fresh, env
+        )
+        obs = jnp.where(done[:, None], self._encode(fresh)[slot], next_obs)
+        new_state = CraftaxState(env=env, bank=bank, bank_next=bank_next)
         return new_state, StepResult(obs=obs, next_obs=next_obs, episode_end=done)
 
     def render(self, state: CraftaxState, index: int = 0) -> np.ndarray:
