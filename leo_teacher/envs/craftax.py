@@ -32,7 +32,10 @@ from leo_teacher.envs.craftax_obs import encoder, layout, make_goal_set
 
 CRAFTAX_NAMES = {"craftax-classic": True, "craftax": False}
 RESET_SCHEMES = ("optimistic", "bank")
-# Chosen from benchmarks/craftax_env_speed.py on a 2-core CPU (see that script's docstring).
+# Chosen by benchmarks/craftax_env_speed.py (2-core CPU, random actions, reset_fraction 0.02,
+# bank 1024 refreshed by 1, state donated), env steps/s optimistic vs bank vs no resets at all:
+# Classic 1024 envs 14.6k / 18.3k / 18.7k, 64 envs 14.7k / 15.4k / 20.5k;
+# Craftax 256 envs 6.8k / 7.2k / 8.4k, 64 envs 10.0k / 9.8k / 13.1k.
 DEFAULT_RESET_SCHEME = {True: "bank", False: "bank"}
 GEN_CHUNK = 32  # worlds generated per vmapped chunk
 
@@ -175,6 +178,8 @@ class CraftaxEnv:
                 any_end, lambda: self._generate(jax.random.split(k_refresh, self.bank_refresh)), lambda: old
             )
             bank = jax.tree.map(lambda b, n: b.at[slots].set(n), bank, new)
+            # Draw after the refresh: reads of the old bank after its in-place update would
+            # make XLA copy the whole bank every step.
             pick = jax.random.randint(k_fresh, (r,), 0, self.bank_size)
             fresh = jax.tree.map(lambda x: x[pick], bank)
             bank_next = jnp.where(any_end, (bank_next + self.bank_refresh) % self.bank_size, bank_next)
