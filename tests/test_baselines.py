@@ -58,3 +58,24 @@ def test_her_goal_columns():
     for b in range(B):
         if hit[b].any():
             assert hit[b, np.asarray(goals[0, b, 1:])].all()
+
+
+def test_speedup_benchmark_chunked_relabelling_matches_one_batch():
+    """The speed-up benchmark's goal-chunked relabelling gives the one-big-batch gradient."""
+    import importlib.util
+
+    from leo_teacher.envs.base import ObsSpec
+    from leo_teacher.networks import GoalQNetwork
+
+    path = __import__("pathlib").Path(__file__).resolve().parent.parent / "benchmarks" / "speedup.py"
+    spec = importlib.util.spec_from_file_location("speedup_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    obs, action, targets, reps = bench.make_batch(goals=6, obs_dim=20, actions=3, batch=5)
+    net = GoalQNetwork(ObsSpec(size=20), 3, width=8, depth=1)
+    params = net.init(jax.random.PRNGKey(0), obs[:1], reps[:1])
+    loss1, g1 = bench.relabel_grad_fn(net, obs, action, targets, reps, goal_chunk=6)(params)
+    loss2, g2 = bench.relabel_grad_fn(net, obs, action, targets, reps, goal_chunk=2)(params)
+    np.testing.assert_allclose(loss1, loss2, rtol=1e-5)
+    for x, y in zip(jax.tree_util.tree_leaves(g1), jax.tree_util.tree_leaves(g2)):
+        np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-7)
