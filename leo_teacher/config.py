@@ -31,7 +31,7 @@ MODES = (
     "dual-leo-pqn",
 )
 HER_STRATEGIES = ("random", "positive", "mixed")
-ENV_NAMES = ("gridworld", "craftax-classic", "craftax")
+ENV_NAMES = ("gridworld", "craftax-classic", "craftax", "brax-reacher")
 DISTILL_TARGETS = ("argmax", "softmax", "kl")
 # Coordinator fields each student may set for itself in the ``per_student`` section.
 PER_STUDENT_FIELDS = ("distill_target", "distill_coef", "distill_tau", "value_distill_coef", "anneal_distill")
@@ -59,6 +59,12 @@ class EnvConfig:
     reset_scheme: str = "auto"
     reset_fraction: float = 0.02
     bank_size: int = 1024
+    # brax-reacher (continuous torques; leo_teacher/envs/brax_reacher.py). episode_length and
+    # random_start_steps above apply too (its preset: 50-step episodes of 0.02 s).
+    backend: str = "spring"  # Brax pipeline; spring measured fastest on CPU for the arm
+    goal_rings: int = 3  # targets on rings of radius 0.2 m * k / goal_rings
+    goals_per_ring: int = 8
+    goal_radius: float = 0.02  # metres: fingertip within this of a target achieves it
 
 
 @dataclass
@@ -74,6 +80,7 @@ class TeacherConfig:
     minibatch_size: int = 512
     gamma: float | None = None  # None: 0.99 when the teacher acts, 0.995 when a student acts
     td_lambda: float = 0.0  # 0: one-step targets (DESIGN §1); >0: PQN-style Q(lambda)
+    # epsilon when the teacher acts (continuous actions: the std of its Gaussian action noise)
     eps_start: float = 0.2
     eps_end: float = 0.01
     eps_decay_fraction: float = 0.2
@@ -81,6 +88,11 @@ class TeacherConfig:
     # hindsight relabelling (mode pqn-her): extra goals per env and rollout, and how to pick them
     relabel_count: int = 4
     her_strategy: str = "mixed"
+    # continuous actions (leo_teacher/continuous.py): per-goal critic head width, and TD3's
+    # target-policy smoothing noise (std, clip) on the bootstrap action
+    head_width: int = 64
+    target_noise: float = 0.2
+    target_noise_clip: float = 0.5
 
 
 @dataclass
@@ -103,6 +115,7 @@ class StudentConfig:
     clip_eps: float = 0.2
     entropy_coef: float = 0.005
     value_coef: float = 0.5
+    log_std_init: float = -0.5  # continuous actions: initial log std of the Gaussian policy
     # transformer student (students/transformer.py). CPU-sized defaults, measured on the
     # gridworld (2M steps): one block and one token for its 256 flat features cost about what
     # the MLP does and reach 0.91/0.93 of reachable goals (seeds 0/1); 2 blocks of width 32

@@ -13,7 +13,7 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from leo_teacher import losses
+from leo_teacher import distributions, losses
 from leo_teacher.config import Config, ConfigError
 from leo_teacher.envs.base import Env
 from leo_teacher.networks import GoalQNetwork, LeoNetwork
@@ -47,7 +47,20 @@ def sample_goals(rng: jax.Array, seen: jnp.ndarray, num: int) -> jnp.ndarray:
 
 
 class Coordinator:
-    """Builds networks and optimisers from a Config and runs jitted training chunks."""
+    """Builds networks and optimisers from a Config and runs jitted training chunks.
+
+    ``Coordinator(config, env)`` for an env with continuous actions (``env.continuous``) builds
+    a :class:`leo_teacher.continuous.ContinuousCoordinator`, which overrides only the
+    action-space-specific steps (the teacher, acting, greedy policies); everything else here
+    (sizes, schedule, goal commanding, student PPO, chunks) serves both.
+    """
+
+    def __new__(cls, config: Config, env: Env, student_names: Sequence[str] | None = None):
+        if cls is Coordinator and getattr(env, "continuous", False):
+            from leo_teacher.continuous import ContinuousCoordinator
+
+            cls = ContinuousCoordinator
+        return super().__new__(cls)
 
     def __init__(self, config: Config, env: Env, student_names: Sequence[str] | None = None):
         self.config = config
@@ -72,14 +85,12 @@ class Coordinator:
             s.distils for s in self.student_schedules
         )
 
-        conv = resolve_conv(config.teacher.conv_features, env.obs_spec, auto=16)
-        t = config.teacher
         self.teacher_goal_reps = jnp.asarray(self.goal_set.reps)
-        if self.schedule.goal_conditioned_teacher:
-            self.teacher_net = GoalQNetwork(env.obs_spec, env.num_actions, t.width, t.depth, conv)
-        else:
-            self.teacher_net = LeoNetwork(env.obs_spec, self.num_goals, env.num_actions, t.width, t.depth, conv)
-        spec = StudentSpec(env.obs_spec, env.num_actions, self.num_goals, int(self.goal_reps.shape[-1]))
+        self.teacher_net = self._build_teacher(resolve_conv(config.teacher.conv_features, env.obs_spec, auto=16))
+        # The students' action distribution: categorical or diagonal Gaussian (distributions.py).
+        self.dist = distributions.for_env(env)
+        spec = StudentSpec(env.obs_spec, env.num_actions, self.num_goals, int(self.goal_reps.shape[-1]),
+                           continuous=self.dist.continuous)
         try:
             self.students = [make_student(n, config.student, spec) for n in self.student_names]
         except ValueError as e:
@@ -100,6 +111,20 @@ class Coordinator:
         self._chunks: dict[int, callable] = {}
         # Binary observations are stored as uint8 in rollouts and cast back where a network reads them.
         self.obs_store_dtype = jnp.uint8 if env.obs_spec.binary else jnp.float32
+
+    def _build_teacher(self, conv: int):
+        """The network in the teacher's slot: LEO, or a goal-conditioned Q net for the baselines."""
+        t, env = self.config.teacher, self.env
+        if self.schedule.goal_conditioned_teacher:
+            return GoalQNetwork(env.obs_spec, env.num_actions, t.width, t.depth, conv)
+        return LeoNetwork(env.obs_spec, self.num_goals, env.num_actions, t.width, t.depth, conv)
+
+    def _init_teacher(self, key: jax.Array, obs: jnp.ndarray) -> Learner:
+        if self.schedule.goal_conditioned_teacher:
+            params = self.teacher_net.init(key, obs[:1], self.teacher_goal_reps[:1])
+        else:
+            params = self.teacher_net.init(key, obs[:1])
+        return Learner(params=params, opt_state=self.teacher_tx.init(params))
 
     # ------------------------------------------------------------------ sizes and init
 
@@ -138,11 +163,7 @@ class Coordinator:
         env_state, obs = self.env.reset(k_env, self.num_envs)
         seen = self.goal_set.achieved(obs).any(axis=0)
         dummy_goal = self.goal_reps[:1]
-        if self.schedule.goal_conditioned_teacher:
-            t_params = self.teacher_net.init(k_teacher, obs[:1], self.teacher_goal_reps[:1])
-        else:
-            t_params = self.teacher_net.init(k_teacher, obs[:1])
-        teacher = Learner(params=t_params, opt_state=self.teacher_tx.init(t_params))
+        teacher = self._init_teacher(k_teacher, obs)
         students = []
         for student, key in zip(self.students, k_students):
             params = student.init(key, obs[:1], dummy_goal)
@@ -179,45 +200,55 @@ class Coordinator:
         ]
         return jnp.concatenate([o[0] for o in outs]), jnp.concatenate([o[1] for o in outs])
 
-    def _rollout(self, state: TrainState, rng: jax.Array):
+    def _act(self, state: TrainState, actors: ActorState, k_act, k_eps, eps):
+        """Who acts, and what the rollout records about it, for one step of the batch.
+
+        Returns (action [B], behaviour log-prob [B], student value [B], the teacher's values for
+        the commanded goal [B, A], max over actions of its values for every goal [B, G]).
+        """
         sched, B, A = self.schedule, self.num_envs, self.env.num_actions
+        batch = jnp.arange(B)
+        if self.needs_teacher_values and sched.goal_conditioned_teacher:
+            # Baselines compute their targets after the rollout, for the goals they train.
+            q_goal = self.teacher_q_for(state.teacher.params, actors.obs, actors.goal)
+            q_max = jnp.zeros((B, 0))
+        elif self.needs_teacher_values:
+            q = self.teacher_q(state.teacher.params, actors.obs)
+            q_goal, q_max = q[batch, actors.goal], q.max(axis=-1)
+        else:
+            q_goal, q_max = jnp.zeros((B, A)), jnp.zeros((B, self.num_goals))
+        if sched.needs_student:
+            logits, value = self._student_outputs(state.students, actors.obs, actors.goal)
+        else:
+            logits, value = jnp.zeros((B, A)), jnp.zeros((B,))
+        if sched.actor == "student" and sched.student_is_q_learner:
+            w = sched.teacher_value_weight
+            q_s = jax.nn.sigmoid(logits)
+            value = q_s.max(axis=-1)  # bootstraps the student's own TD targets
+            greedy = jnp.argmax((1.0 - w) * q_s + w * q_goal, axis=-1)
+            explore = jax.random.uniform(k_eps, (B,)) < eps
+            action = jnp.where(explore, jax.random.randint(k_act, (B,), 0, A), greedy)
+        elif sched.actor == "student":
+            action = jax.random.categorical(k_act, logits)
+        elif sched.actor == "teacher":
+            explore = jax.random.uniform(k_eps, (B,)) < eps
+            random_a = jax.random.randint(k_act, (B,), 0, A)
+            action = jnp.where(explore, random_a, jnp.argmax(q_goal, axis=-1))
+        else:
+            action = jax.random.randint(k_act, (B,), 0, A)
+        action = action.astype(jnp.int32)
+        logp = self.dist.log_prob(logits, action)
+        return action, logp, value, q_goal, q_max
+
+    def _rollout(self, state: TrainState, rng: jax.Array):
+        sched, B = self.schedule, self.num_envs
         eps = sched.epsilon(state.iteration)
 
         def step(actors: ActorState, key):
             prev = actors
             k_act, k_eps, k_env, k_goal = jax.random.split(key, 4)
             batch = jnp.arange(B)
-            if self.needs_teacher_values and sched.goal_conditioned_teacher:
-                # Baselines compute their targets after the rollout, for the goals they train.
-                q_goal = self.teacher_q_for(state.teacher.params, actors.obs, actors.goal)
-                q_max = jnp.zeros((B, 0))
-            elif self.needs_teacher_values:
-                q = self.teacher_q(state.teacher.params, actors.obs)
-                q_goal, q_max = q[batch, actors.goal], q.max(axis=-1)
-            else:
-                q_goal, q_max = jnp.zeros((B, A)), jnp.zeros((B, self.num_goals))
-            if sched.needs_student:
-                logits, value = self._student_outputs(state.students, actors.obs, actors.goal)
-            else:
-                logits, value = jnp.zeros((B, A)), jnp.zeros((B,))
-            if sched.actor == "student" and sched.student_is_q_learner:
-                w = sched.teacher_value_weight
-                q_s = jax.nn.sigmoid(logits)
-                value = q_s.max(axis=-1)  # bootstraps the student's own TD targets
-                greedy = jnp.argmax((1.0 - w) * q_s + w * q_goal, axis=-1)
-                explore = jax.random.uniform(k_eps, (B,)) < eps
-                action = jnp.where(explore, jax.random.randint(k_act, (B,), 0, A), greedy)
-            elif sched.actor == "student":
-                action = jax.random.categorical(k_act, logits)
-            elif sched.actor == "teacher":
-                explore = jax.random.uniform(k_eps, (B,)) < eps
-                random_a = jax.random.randint(k_act, (B,), 0, A)
-                action = jnp.where(explore, random_a, jnp.argmax(q_goal, axis=-1))
-            else:
-                action = jax.random.randint(k_act, (B,), 0, A)
-            action = action.astype(jnp.int32)
-            logp = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], axis=-1)[:, 0]
-
+            action, logp, value, q_goal, q_max = self._act(state, actors, k_act, k_eps, eps)
             env_state, res = self.env.step(k_env, actors.env_state, action)
             achieved = self.goal_set.achieved(res.next_obs)
             hit = achieved[batch, actors.goal]
@@ -279,16 +310,20 @@ class Coordinator:
 
         teacher = state.teacher
         if sched.train_teacher:
-            k_teacher, k_goals = jax.random.split(k_teacher)
-            data, q_taken_fn = self._teacher_batch(state.teacher.params, actors, traj, k_goals)
-            teacher, t_metrics = teacher_update(
-                k_teacher, state.teacher, self.teacher_tx, q_taken_fn, data,
-                cfg.teacher.minibatch_size, sched.teacher_epochs,
-            )
+            teacher, t_metrics = self._update_teacher(state, actors, traj, k_teacher)
             metrics.update(t_metrics)
 
         new_state = TrainState(actors, teacher, tuple(students), rng, state.iteration + 1)
         return new_state, metrics
+
+    def _update_teacher(self, state: TrainState, actors: ActorState, traj: Transition, rng: jax.Array):
+        """The teacher's TD update on this rollout; (new teacher Learner, metrics)."""
+        k_teacher, k_goals = jax.random.split(rng)
+        data, q_taken_fn = self._teacher_batch(state.teacher.params, actors, traj, k_goals)
+        return teacher_update(
+            k_teacher, state.teacher, self.teacher_tx, q_taken_fn, data,
+            self.config.teacher.minibatch_size, self.schedule.teacher_epochs,
+        )
 
     def _teacher_batch(self, params, actors: ActorState, traj: Transition, rng: jax.Array):
         """Flat training data with fixed targets, and the matching q_taken function.
@@ -407,7 +442,7 @@ class Coordinator:
             }
             learner, s_metrics = student_update(
                 key, learner, self.student_tx, student.apply, self.goal_reps, data, hp,
-                cfg.student.minibatch_size, sched.student_epochs,
+                cfg.student.minibatch_size, sched.student_epochs, self.dist,
             )
             new_students.append(learner)
             metrics.update(self._name_metrics(i, s_metrics))
@@ -463,13 +498,14 @@ class Coordinator:
         for i, (name, student) in enumerate(zip(self.student_names, self.students)):
 
             def act(params, obs, goal, student=student):
-                logits, _ = student.apply(params, obs, self.goal_reps[goal])
-                return jnp.argmax(logits, axis=-1)
+                out, _ = student.apply(params, obs, self.goal_reps[goal])
+                return self.dist.mode(out)
 
             out[name] = (act, lambda s, i=i: s.students[i].params)
 
-        def teacher_act(params, obs, goal):
-            return jnp.argmax(self.teacher_q_for(params, obs, goal), axis=-1)
-
-        out["teacher"] = (teacher_act, lambda s: s.teacher.params)
+        out["teacher"] = (self.teacher_act, lambda s: s.teacher.params)
         return out
+
+    def teacher_act(self, params, obs: jnp.ndarray, goal: jnp.ndarray) -> jnp.ndarray:
+        """The teacher's greedy action for each observation's goal, [B]."""
+        return jnp.argmax(self.teacher_q_for(params, obs, goal), axis=-1)

@@ -14,10 +14,15 @@ from leo_teacher.envs.base import Env
 Policy = Callable[[Any, jnp.ndarray, jnp.ndarray], jnp.ndarray]
 
 
-def random_policy(num_actions: int) -> Policy:
-    """A uniformly random policy with the evaluation's signature (params unused)."""
+def random_policy(num_actions: int, continuous: bool = False) -> Policy:
+    """A uniformly random policy with the evaluation's signature (params unused).
+
+    For continuous actions ``num_actions`` is the action dimension D: uniform in [-1, 1]^D.
+    """
 
     def act(params, obs, goal, key):
+        if continuous:
+            return jax.random.uniform(key, goal.shape + (num_actions,), minval=-1.0, maxval=1.0)
         return jax.random.randint(key, goal.shape, 0, num_actions)
 
     return act
@@ -35,6 +40,8 @@ def make_evaluator(env: Env, repeats: int, max_steps: int, stochastic: bool = Fa
     steps = int(min(max_steps, env.max_episode_steps))
     goals = jnp.repeat(jnp.arange(G, dtype=jnp.int32), repeats)
     batch = jnp.arange(n)
+    # Discrete actions are indices; continuous ones (env.continuous) are float vectors.
+    as_action = (lambda a: a.astype(jnp.float32)) if getattr(env, "continuous", False) else (lambda a: a.astype(jnp.int32))
 
     def build(policy: Policy):
         def evaluate(params, rng):
@@ -48,7 +55,7 @@ def make_evaluator(env: Env, repeats: int, max_steps: int, stochastic: bool = Fa
                     action = policy(params, obs, goals, k_act)
                 else:
                     action = policy(params, obs, goals)
-                env_state, res = env.step(k_env, env_state, action.astype(jnp.int32))
+                env_state, res = env.step(k_env, env_state, as_action(action))
                 hit = env.goal_set.achieved(res.next_obs)[batch, goals]
                 success = success | (alive & hit)
                 alive = alive & ~res.episode_end

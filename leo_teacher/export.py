@@ -112,6 +112,12 @@ def export_policy(run_dir: str | os.PathLike, out: str | os.PathLike, student: s
         return specs
 
     exported, platforms, symbolic = _export(forward, arg_specs)
+    continuous = bool(getattr(env, "continuous", False))
+    if continuous:
+        outputs = (["actions [B, G, D]", "values [B, G]"] if index is None
+                   else ["mean_and_log_std [B, 2D]", "value [B]"])
+    else:
+        outputs = ["q [B, G, A]"] if index is None else ["logits [B, A]", "value [B]"]
 
     num_iterations = cfg.num_iterations
     summary_path = run_dir / "summary.json"
@@ -138,11 +144,12 @@ def export_policy(run_dir: str | os.PathLike, out: str | os.PathLike, student: s
             "dtype": str(obs.dtype),
             "map_shape": list(env.obs_spec.map_shape) if env.obs_spec.map_shape else None,
         },
-        "num_actions": int(env.num_actions),
+        "num_actions": int(env.num_actions),  # the action dimension D when continuous
+        "continuous": continuous,
         "function": {
             "file": FUNCTION_FILE,
             "inputs": ["params", "obs"] if index is None else ["params", "obs", "goal_rep"],
-            "outputs": ["q [B, G, A]"] if index is None else ["logits [B, A]", "value [B]"],
+            "outputs": outputs,
         },
         "params": {"file": PARAMS_FILE, "num_arrays": len(leaves),
                    "num_parameters": int(sum(np.size(x) for x in leaves))},

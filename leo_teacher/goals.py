@@ -85,3 +85,33 @@ class MaskGoalSet(GoalSet):
     def achieved(self, obs: jnp.ndarray) -> jnp.ndarray:
         masks = jnp.asarray(self.masks, dtype=obs.dtype)
         return (obs @ masks.T) > 0.5
+
+
+@dataclass(frozen=True, eq=False)
+class DistanceGoalSet(GoalSet):
+    """Goals that are target positions: achieved when a position read from the observation lies
+    within ``radius`` of the goal's target (continuous-control tasks, e.g. the Brax reacher).
+
+    ``position_slice`` (start, stop) says where the position sits in the flat observation;
+    ``targets`` [G, P] are in the same units. One broadcast distance for the whole batch.
+    """
+
+    targets: np.ndarray | None = None  # [G, P] float32
+    position_slice: tuple[int, int] = (0, 2)
+    radius: float = 0.1
+
+    def __post_init__(self):
+        if self.targets is None or self.targets.shape[0] != len(self.names):
+            raise ValueError(f"DistanceGoalSet needs targets of shape [{len(self.names)}, P]")
+        start, stop = self.position_slice
+        if stop - start != self.targets.shape[1]:
+            raise ValueError(
+                f"position_slice {self.position_slice} has {stop - start} entries but targets have "
+                f"{self.targets.shape[1]}"
+            )
+
+    def achieved(self, obs: jnp.ndarray) -> jnp.ndarray:
+        start, stop = self.position_slice
+        pos = obs[..., start:stop].astype(jnp.float32)
+        d2 = jnp.sum(jnp.square(pos[..., None, :] - jnp.asarray(self.targets)), axis=-1)
+        return d2 < self.radius**2

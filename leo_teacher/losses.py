@@ -167,3 +167,57 @@ def value_distill_loss(student_value: jnp.ndarray, teacher_q: jnp.ndarray) -> jn
     """0.5 * mean((V(s, g) - max_a Q_T(s, g, a))^2)."""
     target = jax.lax.stop_gradient(jnp.max(teacher_q, axis=-1))
     return 0.5 * jnp.mean(jnp.square(student_value - target))
+
+
+# ---------------------------------------------------------------- continuous actions
+# A diagonal Gaussian policy is given by its mean and log standard deviation, [..., D] each.
+
+
+def gaussian_log_prob(mean: jnp.ndarray, log_std: jnp.ndarray, action: jnp.ndarray) -> jnp.ndarray:
+    """log N(action; mean, exp(log_std)^2), summed over the action dimensions: [...]."""
+    z = (action - mean) * jnp.exp(-log_std)
+    return jnp.sum(-0.5 * jnp.square(z) - log_std - 0.5 * jnp.log(2.0 * jnp.pi), axis=-1)
+
+
+def gaussian_entropy(log_std: jnp.ndarray) -> jnp.ndarray:
+    """Mean entropy of diagonal Gaussians: sum over dimensions of log_std + 0.5 * log(2 pi e)."""
+    return jnp.mean(jnp.sum(log_std + 0.5 * jnp.log(2.0 * jnp.pi * jnp.e), axis=-1))
+
+
+def gaussian_kl(
+    mean_p: jnp.ndarray, log_std_p: jnp.ndarray, mean_q: jnp.ndarray, log_std_q: jnp.ndarray
+) -> jnp.ndarray:
+    """Mean KL(p || q) between diagonal Gaussians, summed over dimensions.
+
+    Per dimension: log(s_q / s_p) + (s_p^2 + (m_p - m_q)^2) / (2 s_q^2) - 1/2.
+    """
+    var_p, var_q = jnp.exp(2.0 * log_std_p), jnp.exp(2.0 * log_std_q)
+    kl = log_std_q - log_std_p + (var_p + jnp.square(mean_p - mean_q)) / (2.0 * var_q) - 0.5
+    return jnp.mean(jnp.sum(kl, axis=-1))
+
+
+def distill_gaussian_nll_loss(mean: jnp.ndarray, log_std: jnp.ndarray, teacher_action: jnp.ndarray) -> jnp.ndarray:
+    """Negative log-likelihood of the teacher's (deterministic) action under the student.
+
+    The continuous analogue of cross-entropy to the teacher's argmax. Its minimum over the
+    student's std is at |mean - a_T|, so it also shrinks the student's exploration noise.
+    """
+    return -jnp.mean(gaussian_log_prob(mean, log_std, jax.lax.stop_gradient(teacher_action)))
+
+
+def distill_gaussian_kl_loss(
+    mean: jnp.ndarray, log_std: jnp.ndarray, teacher_action: jnp.ndarray, teacher_std: float
+) -> jnp.ndarray:
+    """KL(pi_student || N(a_T, teacher_std^2)): the teacher's action with a fixed spread.
+
+    Zero when the student's mean is the teacher's action and its std is ``teacher_std``; unlike
+    the log-likelihood it does not drive the student's std to zero.
+    """
+    a_t = jax.lax.stop_gradient(teacher_action)
+    return gaussian_kl(mean, log_std, a_t, jnp.full_like(a_t, jnp.log(teacher_std)))
+
+
+def dpg_actor_loss(q_policy: jnp.ndarray) -> jnp.ndarray:
+    """Deterministic policy gradient loss averaged over goals: -mean over batch and goals of
+    Q(s, g, pi(s)_g), [B, G] (the critic's parameters held fixed by the caller)."""
+    return -jnp.mean(q_policy)

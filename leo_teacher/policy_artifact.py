@@ -6,7 +6,10 @@ An artifact (written by ``python -m leo_teacher.export``) is a directory:
   (batch dimension symbolic; lowered for CPU and CUDA). Its inputs are the flat list of
   parameter arrays, then the observation batch [B, D] and, for a student, the goal
   representation batch [B, Dg]; its outputs are (logits [B, A], value [B]) for a student and
-  Q-values [B, G, A] for the teacher. The parameters are *not* constants inside it.
+  Q-values [B, G, A] for the teacher. For continuous actions (``metadata["continuous"]``, A = the
+  action dimension D) a student gives (Gaussian mean and log_std [B, 2D], value [B]) and the
+  teacher (every goal's action [B, G, D], its value [B, G]); ``act`` returns the mean action
+  (the teacher's action), clipped to [-1, 1]. The parameters are *not* constants inside it.
 - ``params.npz``: the parameter arrays ``param_00000`` ... in that order, and ``goal_reps``
   [G, Dg], the goal input a student reads for each goal index (unused by the teacher).
 - ``metadata.json``: environment name and config, goal names in order, observation spec, action
@@ -106,6 +109,7 @@ class Policy:
         self.goal_names: tuple[str, ...] = tuple(meta["goals"]["names"])
         self.num_goals = len(self.goal_names)
         self.num_actions: int = int(meta["num_actions"])
+        self.continuous: bool = bool(meta.get("continuous", False))  # num_actions is then D
         self.obs_size: int = int(meta["observation"]["size"])
         self.obs_dtype = np.dtype(meta["observation"]["dtype"])
         self.env_name: str = meta["env"]["name"]
@@ -126,10 +130,17 @@ class Policy:
             lambda x: x[0], self.exported.call(list(leaves), *(x[None] for x in a))), args)
 
     def _forward(self, params, obs, goal):
-        """(logits [B, A], value [B]) for a student; (Q for the goal [B, A], max Q [B]) for the teacher."""
+        """(logits [B, A], value [B]) for a student; (Q for the goal [B, A], max Q [B]) for the teacher.
+
+        Continuous: (mean and log_std [B, 2D], value [B]); the teacher's (action [B, D], value [B]).
+        """
         import jax.numpy as jnp
 
         leaves, goal_reps = params
+        if self.kind == "teacher" and self.continuous:
+            actions, values = self._call(leaves, obs, None)
+            batch = jnp.arange(obs.shape[0])
+            return actions[batch, goal], values[batch, goal]
         if self.kind == "teacher":
             q = self._call(leaves, obs, None)
             q_goal = q[jnp.arange(obs.shape[0]), goal]
@@ -140,9 +151,13 @@ class Policy:
         """Greedy actions [B] for obs [B, D] and goal indices [B]; traceable under jit/scan.
 
         ``params`` is :attr:`params`; this is the policy signature the per-goal evaluation uses.
+        Continuous policies give the mean action [B, D] (the teacher's action), clipped to [-1, 1].
         """
         import jax.numpy as jnp
 
+        if self.continuous:
+            out = self._forward(params, obs, goal)[0][:, : self.num_actions]
+            return jnp.clip(out, -1.0, 1.0).astype(jnp.float32)
         return jnp.argmax(self._forward(params, obs, goal)[0], axis=-1).astype(jnp.int32)
 
     # ------------------------------------------------------------ numpy API
@@ -173,15 +188,23 @@ class Policy:
         return obs, goal, single
 
     def act(self, obs, goal) -> np.ndarray | int:
-        """Greedy action(s): an int for one observation, an int array [B] for a batch."""
+        """Greedy action(s): an int for one observation, an int array [B] for a batch.
+
+        Continuous: the mean action, a float array [D] for one observation, [B, D] for a batch.
+        """
         obs, goal, single = self._inputs(obs, goal)
         a = np.asarray(self._act(self.params, obs, goal))
-        return int(a[0]) if single else a
+        if single:
+            return a[0] if self.continuous else int(a[0])
+        return a
 
     __call__ = act
 
     def action_probs(self, obs, goal) -> np.ndarray:
         """Action probabilities [A] or [B, A] (one-hot greedy for the teacher)."""
+        if self.continuous:
+            raise ValueError("a continuous policy has no action probabilities; use act() for the mean "
+                             "action or logits() for the Gaussian's (mean, log_std)")
         obs, goal, single = self._inputs(obs, goal)
         out = np.asarray(self._outputs(self.params, obs, goal)[0], dtype=np.float64)
         if self.kind == "teacher":
@@ -192,7 +215,10 @@ class Policy:
         return p[0] if single else p
 
     def logits(self, obs, goal) -> np.ndarray:
-        """The student's logits, or the teacher's Q-values for the goal: [A] or [B, A]."""
+        """The student's logits, or the teacher's Q-values for the goal: [A] or [B, A].
+
+        Continuous: a student's (mean, log_std) [2D], the teacher's action [D] (or batched).
+        """
         obs, goal, single = self._inputs(obs, goal)
         out = np.asarray(self._outputs(self.params, obs, goal)[0])
         return out[0] if single else out
@@ -200,7 +226,7 @@ class Policy:
     q_values = logits
 
     def value(self, obs, goal) -> np.ndarray:
-        """The student's value (the teacher's max-Q) for the goal: scalar or [B]."""
+        """The student's value (the teacher's max-Q, or its action's value) for the goal: scalar or [B]."""
         obs, goal, single = self._inputs(obs, goal)
         out = np.asarray(self._outputs(self.params, obs, goal)[1])
         return out[0] if single else out

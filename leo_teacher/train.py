@@ -74,7 +74,8 @@ class Trainer:
         out = {}
         if sched.actor == "random":
             build = make_evaluator(self.env, run.eval_repeats, run.eval_max_steps, stochastic=True)
-            out["random"] = (build(random_policy(self.env.num_actions)), lambda s: None)
+            out["random"] = (build(random_policy(self.env.num_actions, getattr(self.env, "continuous", False))),
+                             lambda s: None)
             return out
         build = make_evaluator(self.env, run.eval_repeats, run.eval_max_steps)
         if sched.needs_student and sched.actor == "student":

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import optax
 
 from leo_teacher import losses
+from leo_teacher.distributions import Categorical
 from leo_teacher.state import Learner
 
 
@@ -37,6 +38,14 @@ def _sgd(learner: Learner, tx: optax.GradientTransformation, loss_fn: Callable, 
 
     learner, metrics = jax.lax.scan(step, learner, batches)
     return learner, jax.tree_util.tree_map(jnp.mean, metrics)
+
+
+def sgd_update(rng: jax.Array, learner: Learner, tx: optax.GradientTransformation, loss_fn: Callable,
+               data: Any, minibatch_size: int, epochs: int) -> tuple[Learner, dict]:
+    """``epochs`` passes of shuffled minibatches of ``data``, one gradient step of
+    ``loss_fn(params, batch) -> (loss, metrics)`` each; returns the learner and mean metrics."""
+    n = jax.tree_util.tree_leaves(data)[0].shape[0]
+    return _sgd(learner, tx, loss_fn, _minibatches(rng, data, n // minibatch_size, epochs))
 
 
 def teacher_update(
@@ -74,24 +83,27 @@ def student_update(
     hp: dict,
     minibatch_size: int,
     epochs: int,
+    dist: Any = None,
 ) -> tuple[Learner, dict]:
     """PPO with value clipping and per-minibatch advantage normalisation, plus distillation.
 
     ``data`` holds flat arrays: obs, goal, action, logp, value, advantage, return_, teacher_q
-    (the teacher's values for the commanded goal, [N, A]). ``hp`` holds the coefficients;
-    distillation coefficients already carry the schedule's scale (0 turns them off).
+    (the teacher's record for the commanded goal: values [N, A], or for continuous actions its
+    action and value [N, D + 1]). ``hp`` holds the coefficients; distillation coefficients
+    already carry the schedule's scale (0 turns them off). ``dist`` is the action distribution
+    (:mod:`leo_teacher.distributions`; categorical when None).
     """
+    dist = dist or Categorical()
 
     def loss_fn(params, b):
-        logits, value = apply_fn(params, b["obs"].astype(jnp.float32), goal_reps[b["goal"]])
-        logp_all = jax.nn.log_softmax(logits)
-        logp = jnp.take_along_axis(logp_all, b["action"][:, None], axis=-1)[:, 0]
+        out, value = apply_fn(params, b["obs"].astype(jnp.float32), goal_reps[b["goal"]])
+        logp = dist.log_prob(out, b["action"])
         adv = losses.normalize_advantages(b["advantage"])
         pg = losses.ppo_policy_loss(logp, b["logp"], adv, hp["clip_eps"])
         vf = losses.ppo_value_loss(value, b["value"], b["return_"], hp["clip_eps"])
-        ent = losses.categorical_entropy(logits)
-        distill = losses.policy_distill_loss(hp["distill_target"], logits, b["teacher_q"], hp["tau"])
-        vdistill = losses.value_distill_loss(value, b["teacher_q"])
+        ent = dist.entropy(out)
+        distill = dist.distill(hp["distill_target"], out, b["teacher_q"], hp["tau"])
+        vdistill = losses.value_distill_loss(value, dist.teacher_values(b["teacher_q"]))
         total = (
             pg
             + hp["value_coef"] * vf

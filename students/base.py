@@ -4,6 +4,12 @@ A student is framework-agnostic: it exposes ``init(rng, obs, goal) -> params`` a
 ``apply(params, obs, goal) -> (logits, value)`` over any params pytree, so Flax, Equinox or
 hand-written JAX students plug in alike. ``goal`` is the goal's representation vector from the
 goal set; ``value`` is in [0, 1] (a discounted single success).
+
+For continuous actions (``spec.continuous``, e.g. the Brax reacher) the policy output is a
+diagonal Gaussian, ``(mean [B, D], log_std [B, D])`` concatenated to [B, 2D] with
+D = ``spec.num_actions`` the action dimension; actions live in [-1, 1]^D (the env clips
+samples, the greedy action is the clipped mean). The built-ins learn a state-independent
+log_std vector (started at ``student.log_std_init``), as is usual for PPO.
 """
 
 from __future__ import annotations
@@ -26,6 +32,12 @@ class StudentSpec:
     num_actions: int
     num_goals: int
     goal_dim: int
+    continuous: bool = False  # continuous actions: num_actions is the action dimension D
+
+    @property
+    def policy_size(self) -> int:
+        """Width of the policy output: A logits, or a Gaussian's mean and log_std (2D)."""
+        return 2 * self.num_actions if self.continuous else self.num_actions
 
 
 @runtime_checkable
@@ -37,7 +49,7 @@ class Student(Protocol):
         ...
 
     def apply(self, params: Any, obs: jnp.ndarray, goal: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
-        """(action logits [B, A], value [B] in [0, 1])."""
+        """(action logits [B, A] or Gaussian (mean, log_std) [B, 2D], value [B] in [0, 1])."""
         ...
 
 

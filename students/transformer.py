@@ -142,9 +142,11 @@ class TransformerPolicy(eqx.Module):
     norm: eqx.nn.LayerNorm
     policy_head: eqx.nn.Linear
     value_head: eqx.nn.Linear
+    log_std: jnp.ndarray | None  # continuous actions: a learned state-independent log std [D]
 
     def __init__(self, spec: StudentSpec, token_dim: int, num_layers: int, num_heads: int,
-                 mlp_ratio: int, chunk_size: int, pooling: str, *, key: jax.Array):
+                 mlp_ratio: int, chunk_size: int, pooling: str, *, key: jax.Array,
+                 log_std_init: float = -0.5):
         keys = jax.random.split(key, 8 + num_layers)
         obs = spec.obs_spec
         self.map_shape = tuple(obs.map_shape) if obs.map_shape is not None else None
@@ -167,6 +169,7 @@ class TransformerPolicy(eqx.Module):
         w = jax.nn.initializers.orthogonal(0.01)(keys[6], head.weight.shape)
         self.policy_head = eqx.tree_at(lambda h: (h.weight, h.bias), head, (w, jnp.zeros_like(head.bias)))
         self.value_head = eqx.nn.Linear(token_dim, 1, key=keys[7])
+        self.log_std = jnp.full((spec.num_actions,), log_std_init) if spec.continuous else None
 
     def tokens(self, obs: jnp.ndarray, goal: jnp.ndarray) -> jnp.ndarray:
         """The token embeddings [T, d] of one observation [D] and goal [Dg]."""
@@ -187,7 +190,10 @@ class TransformerPolicy(eqx.Module):
         for i, block in enumerate(self.blocks):
             x = block(x, last_only=self.pooling == "cls" and i == len(self.blocks) - 1)
         h = self.norm(x[-1] if self.pooling == "cls" else x.mean(axis=0))
-        return self.policy_head(h), jax.nn.sigmoid(self.value_head(h)[0])
+        out = self.policy_head(h)
+        if self.log_std is not None:  # a Gaussian: (mean, log_std) [2D]
+            out = jnp.concatenate([out, self.log_std])
+        return out, jax.nn.sigmoid(self.value_head(h)[0])
 
 
 @register_student("transformer")
@@ -205,6 +211,7 @@ def make_transformer_student(config: Any, spec: StudentSpec) -> EquinoxStudent:
 
     def build(key):
         return TransformerPolicy(spec, dim, config.num_layers, heads, config.mlp_ratio,
-                                 config.chunk_size, config.pooling, key=key)
+                                 config.chunk_size, config.pooling, key=key,
+                                 log_std_init=config.log_std_init)
 
     return EquinoxStudent(build)

@@ -19,6 +19,11 @@ def make_env(cfg) -> Env:
         if cfg.reset_scheme != "auto":
             options["reset_scheme"] = cfg.reset_scheme
         return make_craftax_env(cfg.name, **options)
+    if cfg.name == "brax-reacher":
+        from leo_teacher.envs.brax_reacher import BraxReacher
+
+        return BraxReacher(cfg.backend, cfg.episode_length, cfg.random_start_steps, cfg.goal_rings,
+                           cfg.goals_per_ring, cfg.goal_radius)
     raise ValueError(f"unknown env {cfg.name!r}; valid envs: {', '.join(ENV_NAMES)}")
 
 
