@@ -148,12 +148,17 @@ def plot(results: list[dict], path: str, title: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     g = [r["goals"] for r in results]
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(g, [r["speedup"] for r in results], "o-", label="measured")
-    ax.plot(g, g, "--", color="grey", label="G (trunk-bound ideal)")
+    ax.plot(g, g, "--", color="grey", label="y = G (for reference)")
     ax.set(xscale="log", yscale="log", xlabel="goals G", ylabel="speed-up (relabel / LEO)", title=title)
+    ax.set_xticks(g, [str(x) for x in g])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_yticks([10, 30, 100, 300, 1000], ["10", "30", "100", "300", "1000"])
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
