@@ -46,11 +46,14 @@ class Transition:
     """One rollout step for a batch: only what the updates need (DESIGN §3).
 
     Per goal only the max over actions of the teacher's values is kept ([B, G]); the full
-    action values are kept for the commanded goal only ([B, A]).
+    action values are kept for the commanded goal only ([B, A]). With continuous actions
+    (leo_teacher/continuous.py) an action is a float vector [B, D], ``teacher_q_goal`` holds the
+    teacher's action for the commanded goal and its value ([B, D + 1]), and ``teacher_q_max``
+    each goal's bootstrap value min_i Q_i(s, g, smoothed pi(s)_g).
     """
 
     obs: jnp.ndarray  # [B, D]
-    action: jnp.ndarray  # [B] int32
+    action: jnp.ndarray  # [B] int32 (continuous: [B, D] float32, as sampled, before clipping)
     goal: jnp.ndarray  # [B] int32
     reward: jnp.ndarray  # [B] float, commanded goal achieved in s'
     goal_done: jnp.ndarray  # [B] bool, episode ended or commanded goal achieved
