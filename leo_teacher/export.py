@@ -79,7 +79,7 @@ def export_policy(run_dir: str | os.PathLike, out: str | os.PathLike, student: s
 
     from leo_teacher import __version__, checkpoint
 
-    run_dir, out = Path(run_dir), Path(out)
+    run_dir, out = Path(run_dir).resolve(), Path(out)  # orbax reads absolute paths only
     if out.exists() and not overwrite:
         raise ConfigError(f"--out {out} already exists; pass --overwrite to replace it or choose another path")
     cfg, env, coord, state, info = checkpoint.load_run(run_dir, seed_index)

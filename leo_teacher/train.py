@@ -352,7 +352,7 @@ def report(summary: dict, trainer: Trainer, success_csv: Path) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m leo_teacher.train", description=__doc__.splitlines()[0])
-    p.add_argument("--env", help="gridworld (default), craftax-classic or craftax")
+    p.add_argument("--env", help="gridworld (default), craftax-classic, craftax or brax-reacher")
     p.add_argument("--student", help="student name(s), comma-separated, or module:factory path")
     p.add_argument("--mode", help=f"one of {', '.join(MODES)}")
     p.add_argument("--total-steps", type=float, help="environment steps to train for")
