@@ -51,7 +51,7 @@ from leo_teacher.config import ConfigError
 from leo_teacher.coordinator import Coordinator
 from leo_teacher.envs.base import ObsSpec
 from leo_teacher.networks import Trunk
-from leo_teacher.state import ActorState, Learner, TrainState, Transition
+from leo_teacher.state import ActorState, TrainState, Transition
 from leo_teacher.updates import sgd_update
 
 NUM_CRITICS = 2  # TD3's twin critics: the bootstrap takes their minimum
@@ -215,13 +215,6 @@ class ContinuousCoordinator(Coordinator):
         if self.schedule.goal_conditioned_teacher:
             return GoalActorCritic(env.obs_spec, env.num_actions, t.width, t.depth)
         return AllGoalsActorCritic(env.obs_spec, self.num_goals, env.num_actions, t.width, t.depth, t.head_width)
-
-    def _init_teacher(self, key: jax.Array, obs: jnp.ndarray) -> Learner:
-        if self.schedule.goal_conditioned_teacher:
-            params = self.teacher_net.init(key, obs[:1], self.teacher_goal_reps[:1])
-        else:
-            params = self.teacher_net.init(key, obs[:1])
-        return Learner(params=params, opt_state=self.teacher_tx.init(params))
 
     def teacher_actions(self, params, obs: jnp.ndarray) -> jnp.ndarray:
         """All-goals teacher: every goal's action [B, G, D]."""
