@@ -58,8 +58,7 @@ def leo_grad_fn(net: LeoNetwork, obs, action, targets):
     """Loss and gradient of the all-goals TD loss through LEO: one pass per transition."""
 
     def loss_fn(params):
-        q = net.apply(params, obs)  # [B, G, A]
-        q_taken = jnp.take_along_axis(q, action[:, None, None].repeat(q.shape[1], 1), -1)[..., 0]
+        q_taken = net.apply(params, obs, action, method="taken")  # [B, G], as the coordinator's update
         return losses.leo_td_loss(q_taken, targets)
 
     return jax.value_and_grad(loss_fn)

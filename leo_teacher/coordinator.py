@@ -341,10 +341,8 @@ class Coordinator:
             next_q_max = jnp.concatenate([traj.teacher_q_max[1:], last_q_max[None]], axis=0)
             achieved = traj.achieved
 
-            def q_taken_fn(p, b):
-                q = self.teacher_net.apply(p, b["obs"].astype(jnp.float32))  # [mb, G, A]
-                idx = jnp.broadcast_to(b["action"][:, None, None], q.shape[:-1] + (1,))
-                return jnp.take_along_axis(q, idx, axis=-1)[..., 0]
+            def q_taken_fn(p, b):  # [mb, G], without computing the other actions' values
+                return self.teacher_net.apply(p, b["obs"].astype(jnp.float32), b["action"], method="taken")
 
         else:
             goals = self.training_goals(rng, traj)  # [T, B, K]

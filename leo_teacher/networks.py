@@ -62,6 +62,60 @@ class Trunk(nn.Module):
         return x
 
 
+def taken_action_matmul(h: jnp.ndarray, kernel: jnp.ndarray, action: jnp.ndarray, tile: int = 16) -> jnp.ndarray:
+    """``out[b] = h[b] @ kernel[:, action[b], :]``: [B, K] x [K, A, G] -> [B, G], without the other actions.
+
+    A TD update needs each goal's value of the *taken* action only, so the head's [B, G, A]
+    matmul wastes a factor A. Rows are grouped by action into tiles of ``tile`` rows (each
+    group padded to whole tiles, so every tile has one action) and each tile multiplies its
+    action's [K, G] slice: about (B + A * tile / 2) * K * G multiply-adds instead of B * K * G * A.
+    Static shapes: the tile count is bounded by ceil((B + A * (tile - 1)) / tile).
+    """
+    B, K = h.shape
+    A, G = kernel.shape[1], kernel.shape[2]
+    n_tiles = -(-(B + A * (tile - 1)) // tile)
+    sizes = jnp.bincount(action, length=A)
+    tile_end = jnp.cumsum((sizes + tile - 1) // tile)  # [A] first tile after each action's tiles
+    tile_start = tile_end - (sizes + tile - 1) // tile
+    # Each row's rank among the rows with its action (a stable sort keeps ranks deterministic).
+    order = jnp.argsort(action, stable=True)
+    sorted_action = action[order]
+    rank_sorted = jnp.arange(B) - (jnp.cumsum(sizes) - sizes)[sorted_action]
+    rank = jnp.zeros(B, rank_sorted.dtype).at[order].set(rank_sorted)
+    slot = tile_start[action] * tile + rank  # [B] row of each transition in the padded layout
+    x = jnp.zeros((n_tiles * tile, K), h.dtype).at[slot].set(h).reshape(n_tiles, tile, K)
+    # Tiles past the last action's get any valid action: their rows are zero.
+    tile_action = jnp.minimum(jnp.searchsorted(tile_end, jnp.arange(n_tiles), side="right"), A - 1)
+    w = jnp.take(kernel, tile_action, axis=1)  # [K, n_tiles, G]
+    out = jnp.einsum("tik,ktg->tig", x, w).reshape(n_tiles * tile, G)
+    return out[slot]
+
+
+class GoalActionHead(nn.Module):
+    """Dense layer to [..., G, A] logits, kernel stored [K, A, G] so one action's goals are a slice."""
+
+    in_features: int
+    num_goals: int
+    num_actions: int
+
+    def setup(self):
+        self.kernel = self.param(
+            "kernel", nn.initializers.lecun_normal(), (self.in_features, self.num_actions * self.num_goals)
+        )
+        self.bias = self.param("bias", nn.initializers.zeros_init(), (self.num_actions * self.num_goals,))
+
+    def __call__(self, h: jnp.ndarray) -> jnp.ndarray:
+        out = (h @ self.kernel + self.bias).reshape(h.shape[:-1] + (self.num_actions, self.num_goals))
+        return jnp.swapaxes(out, -1, -2)
+
+    def taken(self, h: jnp.ndarray, action: jnp.ndarray) -> jnp.ndarray:
+        """Logits of the taken action for every goal, [B, G] (see :func:`taken_action_matmul`)."""
+        kernel = self.kernel.reshape(self.in_features, self.num_actions, self.num_goals)
+        bias = self.bias.reshape(self.num_actions, self.num_goals)
+        tile = int(min(32, max(4, h.shape[0] // self.num_actions)))
+        return taken_action_matmul(h, kernel, action, tile) + bias[action]
+
+
 class LeoNetwork(nn.Module):
     """LEO: observation -> Q(s, g, a) for every goal and action, [..., G, A], in [0, 1]."""
 
@@ -72,13 +126,17 @@ class LeoNetwork(nn.Module):
     depth: int = 2
     conv_features: int = 0
 
-    @nn.compact
+    def setup(self):
+        self.trunk = Trunk(self.obs_spec, self.width, self.depth, self.conv_features)
+        self.head = GoalActionHead(self.width, self.num_goals, self.num_actions)
+
     def __call__(self, obs: jnp.ndarray) -> jnp.ndarray:
-        h = Trunk(self.obs_spec, self.width, self.depth, self.conv_features)(obs)
-        q = nn.Dense(self.num_goals * self.num_actions)(h)
-        q = q.reshape(obs.shape[:-1] + (self.num_goals, self.num_actions))
         # Each goal's return is a discounted single success, so values live in [0, 1].
-        return nn.sigmoid(q)
+        return nn.sigmoid(self.head(self.trunk(obs)))
+
+    def taken(self, obs: jnp.ndarray, action: jnp.ndarray) -> jnp.ndarray:
+        """Q(s, g, a_taken) for every goal, [B, G]: what a TD update needs, at ~1/A of the head's cost."""
+        return nn.sigmoid(self.head.taken(self.trunk(obs), action))
 
 
 class GoalQNetwork(nn.Module):

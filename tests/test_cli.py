@@ -7,6 +7,9 @@ import pytest
 
 from conftest import run_cli
 
+# Both files read the shared tiny run: one worker builds it once (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("tiny-run")
+
 TIMING = ("wall_seconds", "steps_per_second")
 
 

@@ -115,7 +115,9 @@ def stack(states):
     return jax.tree.map(lambda *xs: jnp.asarray(np.stack(xs)), *states)
 
 
-@pytest.fixture(scope="module", params=GAMES, ids=IDS)
+# One xdist group per game: its (slow to compile) fixture is built on one worker only.
+@pytest.fixture(scope="module", params=[pytest.param(c, id=i, marks=pytest.mark.xdist_group(i))
+                                        for c, i in zip(GAMES, IDS)])
 def game(request):
     """Per game: a bank env, its jitted encoder and a reset state (compiled once per module)."""
     classic = request.param
@@ -382,10 +384,11 @@ def test_env_optimistic_reset_and_step():
     assert not np.array_equal(np.asarray(new.env.map[0]), np.asarray(state.env.map[0]))
 
 
+# One game suffices (the chunking is game-agnostic); Craftax world generation compiles for ~25 s.
+@pytest.mark.parametrize("game", [pytest.param(True, id="classic", marks=pytest.mark.xdist_group("classic"))],
+                         indirect=True)
 def test_chunked_world_generation_matches_vmap(game):
     """Large resets generate worlds in chunks (lax.map); the worlds are the same as vmapped."""
-    if not game["classic"]:
-        pytest.skip("one game suffices; Craftax world generation compiles for ~25 s")
     env = game["env"]
     keys = jax.random.split(jax.random.key(5), GEN_CHUNK + 3)
     chunked = jax.jit(env._generate)(keys)

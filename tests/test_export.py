@@ -14,6 +14,9 @@ import pytest
 
 from conftest import ROOT, run_cli
 
+# Both files read the shared tiny run: one worker builds it once (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("tiny-run")
+
 
 @pytest.fixture(scope="module")
 def student_artifact(tiny_run, tmp_path_factory):

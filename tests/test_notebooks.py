@@ -72,8 +72,15 @@ def _kernelspec(tmp_path: Path) -> Path:
     return tmp_path / "jupyter"
 
 
+# The students notebook shares its tiny run's config with test_several_students_side_by_side.
+GROUPS = {"students.ipynb": "mlp+transformer-tiny"}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [
+    pytest.param(p, id=p.stem, marks=[pytest.mark.xdist_group(GROUPS[p.name])] if p.name in GROUPS else [])
+    for p in NOTEBOOKS
+])
 def test_notebook_executes_tiny(path, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")

@@ -16,22 +16,22 @@ def _rows(run_dir):
     return [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
 
 
-def _run(tmp_path, name, *args, env=None):
+def _run(run_dir, *args, env=None):
     old = dict(os.environ)
     os.environ.update(env or {})
     try:
-        proc = run_cli("--preset", "tiny", "--total-steps", "10240", "--set", "run.log_every=2",
-                       "--run-dir", str(tmp_path / name), "--no-progress", *args)
+        proc = run_cli("--preset", "tiny", "--seed", "0", "--run-dir", str(run_dir), "--no-progress", *args)
     finally:
         os.environ.clear()
         os.environ.update(old)
     assert proc.returncode == 0, proc.stderr
-    return tmp_path / name
+    return run_dir
 
 
-def test_two_devices_match_one(tmp_path):
-    one = _run(tmp_path, "one", "--devices", "1", env=TWO_DEVICES)
-    two = _run(tmp_path, "two", "--devices", "2", env=TWO_DEVICES)
+def test_two_devices_match_one(tiny_run, tmp_path):
+    # The shared tiny run (one device, same arguments) is the reference: one compile fewer.
+    one = tiny_run[0]
+    two = _run(tmp_path / "two", "--devices", "2", env=TWO_DEVICES)
     a, b = _rows(one), _rows(two)
     assert len(a) == len(b) > 1
     for ra, rb in zip(a, b):
@@ -55,7 +55,7 @@ def test_devices_must_divide_the_batch(tmp_path):
 
 
 def test_four_seeds_in_one_process(tmp_path):
-    run_dir = _run(tmp_path, "seeds", "--num-seeds", "4")
+    run_dir = _run(tmp_path / "seeds", "--num-seeds", "4", "--total-steps", "10240")
     summary = json.loads((run_dir / "summary.json").read_text())
     per_seed = summary["success_rate_per_seed"]
     assert len(per_seed) == 4 and summary["seeds"] == [0, 1, 2, 3]

@@ -144,10 +144,12 @@ def test_transformer_reads_either_goal_input(goal_input):
 # ---------------------------------------------------------------------------- several students
 
 
+# Same worker and same config as the students notebook's tiny run: the second one to run
+# reuses the first one's compilations from the persistent cache.
+@pytest.mark.xdist_group("mlp+transformer-tiny")
 def test_several_students_side_by_side(tmp_path):
     run_dir = tmp_path / "both"
-    proc = run_cli("--preset", "tiny", "--student", "mlp,transformer", "--run-dir", str(run_dir),
-                   "--set", "student.goal_input=index", "--no-progress")
+    proc = run_cli("--preset", "tiny", "--student", "mlp,transformer", "--run-dir", str(run_dir), "--no-progress")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["students"] == ["mlp", "transformer"]
@@ -261,7 +263,7 @@ def test_transformer_runs_one_iteration_on_craftax(name):
     pytest.importorskip("craftax")
     pytest.importorskip("leo_teacher.envs.craftax")
     cfg = build_config(env=name, preset="tiny", overrides=parse_set([
-        "student.name=transformer", "student.num_layers=2", "env.bank_size=4", "env.reset_fraction=0.5",
+        "student.name=transformer", "env.bank_size=4", "env.reset_fraction=0.5",
     ]))
     env = make_env(cfg.env)
     coord = Coordinator(cfg, env)
