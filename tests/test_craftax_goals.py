@@ -111,10 +111,6 @@ def unbatch(state, n: int):
     return [jax.tree.map(lambda x, i=i: x[i].copy(), arrays) for i in range(n)]
 
 
-def stack(states):
-    return jax.tree.map(lambda *xs: jnp.asarray(np.stack(xs)), *states)
-
-
 # One xdist group per game: its (slow to compile) fixture is built on one worker only.
 @pytest.fixture(scope="module", params=[pytest.param(c, id=i, marks=pytest.mark.xdist_group(i))
                                         for c, i in zip(GAMES, IDS)])
@@ -126,10 +122,27 @@ def game(request):
     return dict(classic=classic, env=env, state=state, obs=obs, encode=jax.jit(jax.vmap(encoder(classic))))
 
 
+def encode_states(game, states) -> np.ndarray:
+    """Encode states in batches of the fixture's size and dtypes: the encoder compiles once per
+    game (Craftax's takes tens of seconds), shared with :func:`check_reset_step`."""
+    ref = game["state"].env
+    b = ref.player_position.shape[0]
+    padded = states + states[: (-len(states)) % b]
+
+    def leaf(r, *xs):
+        if jnp.issubdtype(r.dtype, jax.dtypes.prng_key):
+            return jax.random.wrap_key_data(jnp.asarray(np.stack(xs)))
+        return jnp.asarray(np.stack(xs), dtype=r.dtype)
+
+    out = [np.asarray(game["encode"](jax.tree.map(leaf, ref, *padded[i : i + b])))
+           for i in range(0, len(padded), b)]
+    return np.concatenate(out)[: len(states)]
+
+
 def check_states(game, states) -> np.ndarray:
     """Assert encoded-mask achievement == direct check on every goal; returns achieved [N, G]."""
     gs = game["env"].goal_set
-    obs = game["encode"](stack(states))
+    obs = encode_states(game, states)
     got = np.asarray(gs.achieved(obs))
     want = np.array([[direct(n, s, game["classic"]) for n in gs.names] for s in states])
     bad = np.argwhere(got != want)

@@ -1,5 +1,6 @@
 """Many devices (forced CPU host devices) and many seeds in one process."""
 
+import contextlib
 import json
 import os
 
@@ -8,7 +9,8 @@ import numpy as np
 from conftest import run_cli
 
 TIMING = ("wall_seconds", "steps_per_second")
-TWO_DEVICES = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+# Added to the suite's flags (conftest.py), which every run compared here must share.
+TWO_DEVICES = {"XLA_FLAGS": (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2").strip()}
 
 
 def _rows(run_dir):
@@ -16,14 +18,21 @@ def _rows(run_dir):
     return [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
 
 
-def _run(run_dir, *args, env=None):
+@contextlib.contextmanager
+def _environ(extra):
+    """os.environ with ``extra`` set (for the CLI subprocesses), restored afterwards."""
     old = dict(os.environ)
-    os.environ.update(env or {})
+    os.environ.update(extra)
     try:
-        proc = run_cli("--preset", "tiny", "--seed", "0", "--run-dir", str(run_dir), "--no-progress", *args)
+        yield
     finally:
         os.environ.clear()
         os.environ.update(old)
+
+
+def _run(run_dir, *args, env=None):
+    with _environ(env or {}):
+        proc = run_cli("--preset", "tiny", "--seed", "0", "--run-dir", str(run_dir), "--no-progress", *args)
     assert proc.returncode == 0, proc.stderr
     return run_dir
 
@@ -43,13 +52,10 @@ def test_two_devices_match_one(tiny_run, tmp_path):
 
 
 def test_devices_must_divide_the_batch(tmp_path):
-    os.environ.update(TWO_DEVICES)
-    try:
+    with _environ(TWO_DEVICES):
         proc = run_cli("--preset", "tiny", "--devices", "2", "--set", "env.num_envs=33",
                        "--set", "teacher.minibatch_size=33", "--set", "student.minibatch_size=33",
                        "--run-dir", str(tmp_path / "r"))
-    finally:
-        os.environ.pop("XLA_FLAGS")
     assert proc.returncode == 2
     assert "does not split over 2 devices" in proc.stderr
 
