@@ -40,6 +40,9 @@ def _choose(coord, student: str | None, teacher: bool) -> tuple[str, int | None]
     if teacher or (student is None and not sched.train_student):
         if not sched.train_teacher:
             raise ConfigError(f"this run (mode {mode}) trained no teacher and no student; nothing to export")
+        if sched.goal_conditioned_teacher:
+            raise ConfigError(f"this run (mode {mode}) trained a goal-conditioned Q network, not a LEO teacher; "
+                              "only LEO teachers and students can be exported")
         return "teacher", None
     name = student or coord.student_names[0]
     if name not in coord.student_names:

@@ -210,3 +210,18 @@ def test_nothing_is_overwritten(tiny_run, student_artifact, tmp_path, capsys):
     assert export.main([str(tiny_run[0]), "--student", "nosuch", "--out", str(tmp_path / "x")]) == 2
     _one_line_error(capsys.readouterr().err, "unknown --student 'nosuch'; this run's students: mlp")
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("mode", ["pqn", "pqn-her", "all-goals-relabel"])
+def test_goal_conditioned_teachers_are_refused_by_name(mode):
+    """The baselines' teacher slot holds a goal-conditioned Q net: a clear error, not a traceback."""
+    from types import SimpleNamespace
+
+    from leo_teacher.config import ConfigError, build_config, parse_set
+    from leo_teacher.export import _choose
+    from leo_teacher.schedule import Schedule
+
+    cfg = build_config(preset="tiny", overrides=parse_set([f"coordinator.mode={mode}"]))
+    coord = SimpleNamespace(schedule=Schedule.from_config(cfg), config=cfg, student_names=["mlp"])
+    with pytest.raises(ConfigError, match="goal-conditioned Q network"):
+        _choose(coord, None, teacher=True)
