@@ -39,6 +39,13 @@ def resolve_conv(conv_features: int, obs_spec, auto: int) -> int:
     return auto if obs_spec.map_shape is not None else 0
 
 
+def epsilon_greedy(k_act: jax.Array, k_eps: jax.Array, values: jnp.ndarray, eps) -> jnp.ndarray:
+    """argmax of ``values`` [B, A], replaced by a uniform action with probability ``eps``."""
+    B, A = values.shape
+    explore = jax.random.uniform(k_eps, (B,)) < eps
+    return jnp.where(explore, jax.random.randint(k_act, (B,), 0, A), jnp.argmax(values, axis=-1))
+
+
 def sample_goals(rng: jax.Array, seen: jnp.ndarray, num: int) -> jnp.ndarray:
     """Goals drawn uniformly from those seen so far (from all goals if none seen yet)."""
     any_seen = seen.any()
@@ -225,15 +232,11 @@ class Coordinator:
             w = sched.teacher_value_weight
             q_s = jax.nn.sigmoid(logits)
             value = q_s.max(axis=-1)  # bootstraps the student's own TD targets
-            greedy = jnp.argmax((1.0 - w) * q_s + w * q_goal, axis=-1)
-            explore = jax.random.uniform(k_eps, (B,)) < eps
-            action = jnp.where(explore, jax.random.randint(k_act, (B,), 0, A), greedy)
+            action = epsilon_greedy(k_act, k_eps, (1.0 - w) * q_s + w * q_goal, eps)
         elif sched.actor == "student":
             action = jax.random.categorical(k_act, logits)
         elif sched.actor == "teacher":
-            explore = jax.random.uniform(k_eps, (B,)) < eps
-            random_a = jax.random.randint(k_act, (B,), 0, A)
-            action = jnp.where(explore, random_a, jnp.argmax(q_goal, axis=-1))
+            action = epsilon_greedy(k_act, k_eps, q_goal, eps)
         else:
             action = jax.random.randint(k_act, (B,), 0, A)
         action = action.astype(jnp.int32)
