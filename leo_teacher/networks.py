@@ -92,7 +92,7 @@ def taken_action_matmul(h: jnp.ndarray, kernel: jnp.ndarray, action: jnp.ndarray
 
 
 class GoalActionHead(nn.Module):
-    """Dense layer to [..., G, A] logits, kernel stored [K, A, G] so one action's goals are a slice."""
+    """Dense layer to [..., G, A] logits; the kernel is stored [K, A * G] (action-major) so one action's goals are a slice."""
 
     in_features: int
     num_goals: int

@@ -111,15 +111,30 @@ def unbatch(state, n: int):
     return [jax.tree.map(lambda x, i=i: x[i].copy(), arrays) for i in range(n)]
 
 
-# One xdist group per game: its (slow to compile) fixture is built on one worker only.
-@pytest.fixture(scope="module", params=[pytest.param(c, id=i, marks=pytest.mark.xdist_group(i))
-                                        for c, i in zip(GAMES, IDS)])
-def game(request):
-    """Per game: a bank env, its jitted encoder and a reset state (compiled once per module)."""
-    classic = request.param
+def _make_game(classic: bool) -> dict:
+    """A bank env, its jitted encoder and a reset state (compiled once per module and game)."""
     env = CraftaxEnv(classic=classic, reset_scheme="bank", bank_size=4, reset_fraction=0.5)
     state, obs = env.reset(jax.random.key(0), 2)
     return dict(classic=classic, env=env, state=state, obs=obs, encode=jax.jit(jax.vmap(encoder(classic))))
+
+
+# One module-scoped fixture per game (not one parametrized fixture): a worker that interleaves
+# the two games' tests keeps both alive instead of rebuilding one at every switch.
+@pytest.fixture(scope="module")
+def classic_game():
+    return _make_game(True)
+
+
+@pytest.fixture(scope="module")
+def craftax_game():
+    return _make_game(False)
+
+
+# One xdist group per game: its (slow to compile) fixture is built on one worker only.
+@pytest.fixture(params=[pytest.param(c, id=i, marks=pytest.mark.xdist_group(i)) for c, i in zip(GAMES, IDS)])
+def game(request):
+    """Per game: the module's env, encoder and reset state for that game."""
+    return request.getfixturevalue("classic_game" if request.param else "craftax_game")
 
 
 def encode_states(game, states) -> np.ndarray:
