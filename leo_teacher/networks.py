@@ -92,7 +92,11 @@ def taken_action_matmul(h: jnp.ndarray, kernel: jnp.ndarray, action: jnp.ndarray
 
 
 class GoalActionHead(nn.Module):
-    """Dense layer to [..., G, A] logits; the kernel is stored [K, A * G] (action-major) so one action's goals are a slice."""
+    """Dense layer to [..., G, A] logits.
+
+    The kernel is stored [K, A * G] (action-major), so one action's goals are a slice for
+    :meth:`taken`.
+    """
 
     in_features: int
     num_goals: int
