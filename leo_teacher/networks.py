@@ -75,8 +75,9 @@ def taken_action_matmul(h: jnp.ndarray, kernel: jnp.ndarray, action: jnp.ndarray
     A, G = kernel.shape[1], kernel.shape[2]
     n_tiles = -(-(B + A * (tile - 1)) // tile)
     sizes = jnp.bincount(action, length=A)
-    tile_end = jnp.cumsum((sizes + tile - 1) // tile)  # [A] first tile after each action's tiles
-    tile_start = tile_end - (sizes + tile - 1) // tile
+    tiles = (sizes + tile - 1) // tile  # [A] whole tiles per action
+    tile_end = jnp.cumsum(tiles)  # [A] first tile after each action's tiles
+    tile_start = tile_end - tiles
     # Each row's rank among the rows with its action (a stable sort keeps ranks deterministic).
     order = jnp.argsort(action, stable=True)
     sorted_action = action[order]

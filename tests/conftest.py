@@ -21,15 +21,16 @@ if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 
 
-def run_cli(*args: str, module: str = "leo_teacher.train", cwd: Path | None = None, timeout: int = 600):
-    """Run ``python -m module args`` in a subprocess; returns the CompletedProcess."""
+def run_cli(*args: str, module: str = "leo_teacher.train", cwd: Path | None = None, timeout: int = 600,
+            env: dict[str, str] | None = None):
+    """Run ``python -m module args`` in a subprocess (``env``: extra variables); returns the CompletedProcess."""
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=cwd or ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)},
     )
 
 

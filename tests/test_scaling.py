@@ -1,6 +1,5 @@
 """Many devices (forced CPU host devices) and many seeds in one process."""
 
-import contextlib
 import json
 import os
 
@@ -18,21 +17,8 @@ def _rows(run_dir):
     return [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
 
 
-@contextlib.contextmanager
-def _environ(extra):
-    """os.environ with ``extra`` set (for the CLI subprocesses), restored afterwards."""
-    old = dict(os.environ)
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-
-
 def _run(run_dir, *args, env=None):
-    with _environ(env or {}):
-        proc = run_cli("--preset", "tiny", "--seed", "0", "--run-dir", str(run_dir), "--no-progress", *args)
+    proc = run_cli("--preset", "tiny", "--seed", "0", "--run-dir", str(run_dir), "--no-progress", *args, env=env)
     assert proc.returncode == 0, proc.stderr
     return run_dir
 
@@ -52,10 +38,9 @@ def test_two_devices_match_one(tiny_run, tmp_path):
 
 
 def test_devices_must_divide_the_batch(tmp_path):
-    with _environ(TWO_DEVICES):
-        proc = run_cli("--preset", "tiny", "--devices", "2", "--set", "env.num_envs=33",
-                       "--set", "teacher.minibatch_size=33", "--set", "student.minibatch_size=33",
-                       "--run-dir", str(tmp_path / "r"))
+    proc = run_cli("--preset", "tiny", "--devices", "2", "--set", "env.num_envs=33",
+                   "--set", "teacher.minibatch_size=33", "--set", "student.minibatch_size=33",
+                   "--run-dir", str(tmp_path / "r"), env=TWO_DEVICES)
     assert proc.returncode == 2
     assert "does not split over 2 devices" in proc.stderr
 
