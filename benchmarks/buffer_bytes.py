@@ -14,7 +14,8 @@ import jax
 import numpy as np
 
 from leo_teacher.config import build_config, parse_set
-from leo_teacher.coordinator import Coordinator
+from leo_teacher.core.coordinator import Coordinator
+from leo_teacher.core.rollout import rollout
 from leo_teacher.envs import make_env
 
 GIB = 1024**3
@@ -25,7 +26,7 @@ def rollout_bytes(env_name: str, preset: str | None, extra: list[str] = ()) -> d
     cfg = build_config(env=env_name, preset=preset, overrides=parse_set(list(extra)))
     coord = Coordinator(cfg, make_env(cfg.env))
     state = jax.eval_shape(coord.init, cfg.run.seed)
-    _, traj = jax.eval_shape(coord._rollout, state, jax.random.PRNGKey(0))
+    _, traj = jax.eval_shape(lambda s, k: rollout(coord, s, k), state, jax.random.PRNGKey(0))
     fields = {
         name: int(np.prod(leaf.shape)) * leaf.dtype.itemsize
         for name, leaf in zip(traj.__dataclass_fields__, jax.tree_util.tree_leaves(traj))

@@ -19,9 +19,9 @@ import jax  # noqa: E402
 
 from leo_teacher import parallel  # noqa: E402
 from leo_teacher.config import build_config, parse_set  # noqa: E402
-from leo_teacher.coordinator import Coordinator  # noqa: E402
+from leo_teacher.core.coordinator import Coordinator  # noqa: E402
 from leo_teacher.envs import make_env  # noqa: E402
-from leo_teacher.train import enable_compilation_cache  # noqa: E402
+from leo_teacher.cli.common import enable_compilation_cache  # noqa: E402
 
 
 def steps_per_second(env: str, preset: str | None, devices: int, iterations: int, extra: list[str]) -> float:

@@ -24,9 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from leo_teacher import losses
+from leo_teacher.core import losses
 from leo_teacher.envs.base import ObsSpec
-from leo_teacher.networks import GoalQNetwork, LeoNetwork
+from leo_teacher.core.networks import GoalQNetwork, LeoNetwork
 
 # Craftax shapes: goals -> (flat one-hot observation size, actions); others use Classic's.
 SHAPES = {136: (1345, 17), 512: (8268, 43)}

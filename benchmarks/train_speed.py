@@ -16,9 +16,9 @@ import time
 import jax
 
 from leo_teacher.config import MODES, build_config, parse_set
-from leo_teacher.coordinator import Coordinator
+from leo_teacher.core.coordinator import Coordinator
 from leo_teacher.envs import make_env
-from leo_teacher.train import enable_compilation_cache
+from leo_teacher.cli.common import enable_compilation_cache
 
 
 def measure(env_name: str, preset: str | None, mode: str, iterations: int, extra: list[str]) -> dict:

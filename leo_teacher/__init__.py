@@ -12,7 +12,7 @@ __all__ = ["__version__", "load_policy"]
 def __getattr__(name: str):
     # PEP 562 lazy attribute: importing the package does not import the loader (or jax).
     if name == "load_policy":
-        from leo_teacher.policy_artifact import load_policy
+        from leo_teacher.artifact.policy import load_policy
 
         return load_policy
     raise AttributeError(f"module 'leo_teacher' has no attribute {name!r}")

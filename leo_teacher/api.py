@@ -68,7 +68,8 @@ def train(
 
     ``overrides`` is a nested mapping, e.g. ``{"teacher": {"lr": 1e-3}}``.
     """
-    from leo_teacher.train import Trainer, enable_compilation_cache
+    from leo_teacher.cli.common import enable_compilation_cache
+    from leo_teacher.run.trainer import Trainer
 
     merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (overrides or {}).items()}
     for (section, key), value in {

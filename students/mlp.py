@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import flax.linen as nn
 import jax.numpy as jnp
 
-from leo_teacher.networks import Trunk
+from leo_teacher.core.networks import Trunk, resolve_conv
 from students.base import StudentSpec, register_student
 
 
@@ -51,7 +51,5 @@ class FlaxStudent:
 @register_student("mlp")
 def make_mlp_student(config, spec: StudentSpec) -> FlaxStudent:
     """MLP student sized by ``student.width`` and ``student.depth``."""
-    from leo_teacher.coordinator import resolve_conv
-
     conv = resolve_conv(getattr(config, "conv_features", -1), spec.obs_spec, auto=32)
     return FlaxStudent(MLPPolicy(spec, config.width, config.depth, conv, config.log_std_init))

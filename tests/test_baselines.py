@@ -5,8 +5,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from leo_teacher.config import build_config, parse_set
-from leo_teacher.coordinator import Coordinator
+from leo_teacher.core.coordinator import Coordinator
+from leo_teacher.core.rollout import rollout
 from leo_teacher.envs import make_env
+from leo_teacher.teachers import GoalQTeacher, LeoTeacher
+from leo_teacher.teachers.relabel import training_goals
 
 
 def coordinator(mode, *extra):
@@ -14,26 +17,43 @@ def coordinator(mode, *extra):
     return Coordinator(cfg, make_env(cfg.env))
 
 
+class TableLeoNetwork:
+    """LeoNetwork's interface over a fixed table of values (obs -> [B, G, A])."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def apply(self, params, obs):
+        return self.table(obs)
+
+
+class TableGoalQNetwork(TableLeoNetwork):
+    """GoalQNetwork's interface over the same table, its goal input a one-hot index."""
+
+    def apply(self, params, obs, goal):
+        return self.table(obs)[jnp.arange(obs.shape[0]), goal.argmax(-1)]
+
+
 def test_all_goals_relabelling_and_leo_compute_the_same_targets():
-    leo, rel = coordinator("teacher-as-actor"), coordinator("all-goals-relabel")
-    G, A, D = leo.num_goals, 4, leo.env.obs_spec.size
+    leo_c, rel_c = coordinator("teacher-as-actor"), coordinator("all-goals-relabel")
+    G, A, D = leo_c.num_goals, 4, leo_c.env.obs_spec.size
     W = jax.random.normal(jax.random.PRNGKey(1), (G, D, A))
     table = lambda obs: jax.nn.sigmoid(jnp.einsum("bd,gda->bga", obs, W))  # noqa: E731
-    # The same values behind both networks: LEO reads all goals at once, the goal-conditioned
-    # network one goal per pass (its goal input made a one-hot index so it can look it up).
-    leo.teacher_q = lambda params, obs: table(obs)
-    rel.teacher_goal_reps = jnp.eye(G)
-    rel.teacher_net = type("Table", (), {"apply": staticmethod(
-        lambda params, obs, goal: table(obs)[jnp.arange(obs.shape[0]), goal.argmax(-1)])})()
+    # The same values behind both teachers: LEO reads all goals at once, the goal-conditioned
+    # network one goal per pass. The teachers take their network as an argument.
+    t = leo_c.teacher
+    leo = LeoTeacher(TableLeoNetwork(table), t.tx, t.hp, G, A)
+    r = rel_c.teacher
+    rel = GoalQTeacher(TableGoalQNetwork(table), r.tx, r.hp, G, A, jnp.eye(G), r.relabelling, "all-goals-relabel")
 
-    state = leo.init(0)
-    actors, traj = jax.jit(leo._rollout)(state, jax.random.PRNGKey(2))
-    traj = traj.replace(teacher_q_max=jax.vmap(lambda o: table(o).max(-1))(traj.obs))
-    leo_data, _ = leo._teacher_batch(None, actors, traj, jax.random.PRNGKey(3))
-    rel_data, _ = rel._teacher_batch(None, actors, traj, jax.random.PRNGKey(3))
-    assert rel_data["goal"].shape == (traj.obs.shape[0] * traj.obs.shape[1], G)
-    np.testing.assert_allclose(rel_data["target"], leo_data["target"], rtol=1e-6)
-    assert float(jnp.abs(leo_data["target"]).sum()) > 0
+    state = leo_c.init(0)
+    actors, traj = jax.jit(lambda s, k: rollout(leo_c, s, k))(state, jax.random.PRNGKey(2))
+    traj = traj.replace(teacher_bootstrap=jax.vmap(lambda o: table(o).max(-1))(traj.obs))
+    leo_batch = leo.targets(None, traj, actors.obs, jax.random.PRNGKey(3))
+    rel_batch = rel.targets(None, traj, actors.obs, jax.random.PRNGKey(3))
+    assert rel_batch.goal.shape == (traj.obs.shape[0] * traj.obs.shape[1], G)
+    np.testing.assert_allclose(rel_batch.target, leo_batch.target, rtol=1e-6)
+    assert float(jnp.abs(leo_batch.target).sum()) > 0
 
 
 def test_her_with_zero_relabels_is_pqn():
@@ -48,8 +68,8 @@ def test_her_with_zero_relabels_is_pqn():
 def test_her_goal_columns():
     her = coordinator("pqn-her", "teacher.relabel_count=4", "teacher.her_strategy=positive")
     state = her.init(0)
-    _, traj = jax.jit(her._rollout)(state, jax.random.PRNGKey(0))
-    goals = her.training_goals(jax.random.PRNGKey(1), traj)
+    _, traj = jax.jit(lambda s, k: rollout(her, s, k))(state, jax.random.PRNGKey(0))
+    goals = training_goals(jax.random.PRNGKey(1), traj, her.num_goals, her.teacher.relabelling)
     T, B = traj.goal.shape
     assert goals.shape == (T, B, 5)
     np.testing.assert_array_equal(goals[..., 0], traj.goal)
@@ -65,7 +85,7 @@ def test_speedup_benchmark_chunked_relabelling_matches_one_batch():
     import importlib.util
 
     from leo_teacher.envs.base import ObsSpec
-    from leo_teacher.networks import GoalQNetwork
+    from leo_teacher.core.networks import GoalQNetwork
 
     path = __import__("pathlib").Path(__file__).resolve().parent.parent / "benchmarks" / "speedup.py"
     spec = importlib.util.spec_from_file_location("speedup_bench", path)

@@ -12,8 +12,10 @@ import pytest
 
 from conftest import run_cli
 from leo_teacher.config import ConfigError, build_config, parse_set
-from leo_teacher.coordinator import Coordinator
+from leo_teacher.core.coordinator import Coordinator
+from leo_teacher.core.rollout import rollout
 from leo_teacher.envs import make_env
+from leo_teacher.run.loading import load_trained_run
 
 
 def tiny(*extra: str):
@@ -56,15 +58,15 @@ def test_env_protocol_auto_reset_and_desynchronised_episodes():
 def test_every_mode_traces_on_continuous_actions(mode, student):
     cfg = tiny(f"coordinator.mode={mode}", f"student.name={student}")
     coord = Coordinator(cfg, make_env(cfg.env))
-    assert type(coord).__name__ == "ContinuousCoordinator"
+    assert type(coord.teacher).__name__ == ("AllGoalsActorCriticTeacher" if coord.mode.all_goals_teacher else "GoalTD3Teacher")
     state = jax.eval_shape(coord.init, 0)
     new, metrics = jax.eval_shape(coord.chunk_fn(1), state)
     T, B = cfg.env.rollout_steps, cfg.env.num_envs
     assert metrics["live_success"].shape == (1,)
     assert ("teacher_actor_loss" in metrics) == coord.schedule.train_teacher
-    _, traj = jax.eval_shape(coord._rollout, state, jax.random.PRNGKey(0))
+    _, traj = jax.eval_shape(lambda s, k: rollout(coord, s, k), state, jax.random.PRNGKey(0))
     assert traj.action.shape == (T, B, 2) and traj.action.dtype == jnp.float32
-    assert traj.teacher_q_goal.shape == (T, B, 3)  # the teacher's action for the goal and its value
+    assert traj.advice.action.shape == (T, B, 2) and traj.advice.value.shape == (T, B)  # the teacher's action, its value
 
 
 def test_discrete_only_settings_are_refused_on_continuous_envs():
@@ -83,7 +85,8 @@ def brax_run(tmp_path_factory):
 
 
 def test_tiny_cli_run_and_exported_student_acts(brax_run, tmp_path):
-    from leo_teacher import checkpoint, load_policy
+    from leo_teacher.run import checkpoint
+    from leo_teacher import load_policy
 
     summary = json.loads((brax_run / "summary.json").read_text())
     assert summary["env"] == "brax-reacher" and summary["num_goals"] == 12
@@ -95,7 +98,7 @@ def test_tiny_cli_run_and_exported_student_acts(brax_run, tmp_path):
     assert proc.returncode == 0, proc.stderr
     policy = load_policy(out)
     assert policy.continuous and policy.metadata["continuous"] and policy.num_actions == 2
-    cfg, env, coord, state, _ = checkpoint.load_run(brax_run)
+    cfg, env, coord, state, _ = load_trained_run(brax_run)
     _, obs = env.reset(jax.random.PRNGKey(3), 6)
     goals = np.arange(6) % env.goal_set.num_goals
     action = policy.act(np.asarray(obs), goals)

@@ -102,7 +102,7 @@ def test_sigkill_then_resume_equals_uninterrupted_run(baseline, tmp_path):
 
 
 def test_resume_with_the_same_arguments_is_the_same_config(baseline):
-    from leo_teacher import train
+    from leo_teacher.cli import train
 
     args = train.build_parser().parse_args([*ARGS, "--run-dir", str(baseline), "--resume"])
     assert train.resume_config_from_args(args).to_dict() == train.config_from_args(args).to_dict()
@@ -124,7 +124,7 @@ def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path):
 
 
 def test_reconcile_cuts_metrics_back_to_the_checkpoint(baseline, tmp_path):
-    from leo_teacher import checkpoint
+    from leo_teacher.run import checkpoint
     from leo_teacher.config import ConfigError
 
     run_dir = tmp_path / "run"
@@ -143,7 +143,7 @@ def test_save_is_atomic_keeps_two_and_restores_exactly(tmp_path, monkeypatch):
     import jax
     import jax.numpy as jnp
 
-    from leo_teacher import checkpoint
+    from leo_teacher.run import checkpoint
     from leo_teacher.config import Config
 
     def state(k):
@@ -184,7 +184,7 @@ def test_save_is_atomic_keeps_two_and_restores_exactly(tmp_path, monkeypatch):
 @pytest.fixture
 def inject(monkeypatch):
     """Wrap Coordinator.chunk_fn: ``fault(chunk_number, state, metrics)`` runs after each chunk."""
-    from leo_teacher.coordinator import Coordinator
+    from leo_teacher.core.coordinator import Coordinator
 
     original = Coordinator.chunk_fn
 
@@ -207,7 +207,8 @@ def inject(monkeypatch):
 
 
 def test_sigint_saves_a_checkpoint_and_exits_130(inject, tmp_path, capsys):
-    from leo_teacher import checkpoint, train
+    from leo_teacher.run import checkpoint
+    from leo_teacher.cli import train
 
     def interrupt(chunk, state, metrics):
         if chunk == 2:
@@ -229,7 +230,8 @@ def test_sigint_saves_a_checkpoint_and_exits_130(inject, tmp_path, capsys):
 def test_nan_stops_naming_iteration_and_keeps_last_good_checkpoint(where, inject, tmp_path, capsys):
     import jax.numpy as jnp
 
-    from leo_teacher import checkpoint, train
+    from leo_teacher.run import checkpoint
+    from leo_teacher.cli import train
 
     def poison(chunk, state, metrics):
         if chunk == 3 and where == "loss":
@@ -255,7 +257,7 @@ def test_nan_stops_naming_iteration_and_keeps_last_good_checkpoint(where, inject
 
 
 def test_second_run_in_a_locked_directory_exits_2(tmp_path, capsys):
-    from leo_teacher import train
+    from leo_teacher.cli import train
 
     run_dir = tmp_path / "busy"
     run_dir.mkdir()
@@ -286,7 +288,7 @@ def _damage(ckpt, how):
 
 @pytest.mark.parametrize("how", ["truncated state", "bad meta.json", "missing file"])
 def test_corrupt_checkpoint_exits_2_and_touches_nothing(how, baseline, tmp_path, capsys):
-    from leo_teacher import train
+    from leo_teacher.cli import train
 
     run_dir = tmp_path / "run"
     shutil.copytree(baseline, run_dir)
@@ -310,7 +312,7 @@ def test_corrupt_checkpoint_cli_prints_one_line(baseline, tmp_path):
 
 
 def test_resume_with_another_config_exits_2(baseline, tmp_path, capsys):
-    from leo_teacher import train
+    from leo_teacher.cli import train
 
     run_dir = tmp_path / "run"
     shutil.copytree(baseline, run_dir)
@@ -324,7 +326,7 @@ def test_resume_with_another_config_exits_2(baseline, tmp_path, capsys):
 
 
 def test_resume_needs_a_checkpoint(tmp_path, capsys):
-    from leo_teacher import train
+    from leo_teacher.cli import train
 
     assert train.main(["--resume", "--run-dir", str(tmp_path)]) == 2
     _one_line_error(capsys.readouterr().err, "no checkpoint in", "without --resume")

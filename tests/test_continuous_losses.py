@@ -11,11 +11,12 @@ import numpy as np
 import optax
 import pytest
 
-from leo_teacher import losses
-from leo_teacher.continuous import AllGoalsActorCritic, actor_only
-from leo_teacher.distributions import DiagGaussian
+from leo_teacher.core import losses
+from leo_teacher.teachers.actor_critic_nets import AllGoalsActorCritic, actor_only
+from leo_teacher.core.distributions import DiagGaussian
+from leo_teacher.core.state import Advice
 from leo_teacher.envs.base import ObsSpec
-from leo_teacher.goals import DistanceGoalSet
+from leo_teacher.envs.goals import DistanceGoalSet
 
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)  # 0.918939
 
@@ -66,8 +67,9 @@ def test_diag_gaussian_policy_output():
     np.testing.assert_allclose(dist.split(out)[1], [[math.log(0.1), 2.0]], rtol=1e-6)
     action, logp = dist.sample(jax.random.PRNGKey(0), out)
     np.testing.assert_allclose(logp, dist.log_prob(out, action), rtol=1e-6)
-    teacher = jnp.array([[0.5, -1.0, 0.7]])  # the teacher's action and its value
-    np.testing.assert_allclose(dist.teacher_values(teacher), [[0.7]])
+    teacher = Advice(q=None, action=jnp.array([[0.5, -1.0]]), value=jnp.array([0.7]))
+    np.testing.assert_allclose(dist.distill("argmax", out, teacher, 1.0),
+                               -losses.gaussian_log_prob(*dist.split(out), teacher.action)[0], rtol=1e-6)
     with pytest.raises(ValueError, match="kl or argmax"):
         dist.distill("softmax", out, teacher, 1.0)
 

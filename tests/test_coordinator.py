@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from leo_teacher.config import build_config, parse_set
-from leo_teacher.coordinator import Coordinator, sample_goals
+from leo_teacher.core.coordinator import Coordinator
+from leo_teacher.core.rollout import rollout, sample_goals
 from leo_teacher.envs import make_env
-from leo_teacher.schedule import Schedule
+from leo_teacher.core.schedule import Schedule
 
 
 def tiny(mode="teacher-as-teacher", *extra):
@@ -35,7 +36,7 @@ def test_goals_are_drawn_from_seen_goals_only():
 )
 def test_modes_are_configurations_of_one_schedule(mode, actor, teacher, student, distils):
     s = Schedule.from_config(tiny(mode))
-    assert (s.actor, s.train_teacher, s.train_student, s.distils) == (actor, teacher, student, distils)
+    assert (s.mode.actor, s.train_teacher, s.train_student, s.distils) == (actor, teacher, student, distils)
 
 
 def test_schedule_coefficients():
@@ -55,10 +56,10 @@ def test_rollout_stores_no_per_goal_action_values():
     cfg = tiny()
     coord = Coordinator(cfg, make_env(cfg.env))
     state = jax.eval_shape(coord.init, 0)
-    _, traj = jax.eval_shape(coord._rollout, state, jax.random.PRNGKey(0))
+    _, traj = jax.eval_shape(lambda s, k: rollout(coord, s, k), state, jax.random.PRNGKey(0))
     T, B, G, A = cfg.env.rollout_steps, cfg.env.num_envs, coord.num_goals, 4
-    assert traj.teacher_q_max.shape == (T, B, G)
-    assert traj.teacher_q_goal.shape == (T, B, A)
+    assert traj.teacher_bootstrap.shape == (T, B, G)
+    assert traj.advice.q.shape == (T, B, A)
     for leaf in jax.tree_util.tree_leaves(traj):
         assert leaf.shape[-2:] != (G, A)
 

@@ -12,6 +12,8 @@ import sys
 import numpy as np
 import pytest
 
+from leo_teacher.run.loading import load_trained_run
+
 from conftest import ROOT, run_cli
 
 # Both files read the shared tiny run: one worker builds it once (pytest-xdist --dist loadgroup).
@@ -32,9 +34,9 @@ def student_artifact(tiny_run, tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(tiny_run):
     """(config, env, coordinator, state) of the tiny run, restored from its final checkpoint."""
-    from leo_teacher import checkpoint
+    from leo_teacher.run import checkpoint
 
-    cfg, env, coord, state, info = checkpoint.load_run(tiny_run[0])
+    cfg, env, coord, state, info = load_trained_run(tiny_run[0])
     assert info.iteration == cfg.num_iterations
     return cfg, env, coord, state
 
@@ -111,7 +113,7 @@ from leo_teacher import load_policy
 policy = load_policy({str(student_artifact)!r})
 obs = np.eye(policy.obs_size, dtype=np.float32)[:5]
 actions = policy.act(obs, [0, 1, 2, 3, 4])
-heavy = [m for m in ("flax", "equinox", "optax", "orbax", "students", "leo_teacher.coordinator")
+heavy = [m for m in ("flax", "equinox", "optax", "orbax", "students", "leo_teacher.core.coordinator")
          if m in sys.modules]
 assert not heavy, heavy
 print(json.dumps(actions.tolist()))
@@ -131,7 +133,7 @@ def test_teacher_export_acts_greedily_on_its_values(trained, tiny_run, tmp_path)
     import jax.numpy as jnp
 
     from leo_teacher import load_policy
-    from leo_teacher.export import export_policy
+    from leo_teacher.artifact.export import export_policy
 
     cfg, env, coord, state = trained
     out = export_policy(tiny_run[0], tmp_path / "teacher", teacher=True)
@@ -139,7 +141,7 @@ def test_teacher_export_acts_greedily_on_its_values(trained, tiny_run, tmp_path)
     assert policy.kind == "teacher"
     obs = _observations(env.obs_spec.size)
     goals = np.random.default_rng(2).integers(0, coord.num_goals, len(obs)).astype(np.int32)
-    q = jax.jit(coord.teacher_q)(state.teacher.params, obs)[jnp.arange(len(obs)), goals]
+    q = jax.jit(coord.teacher.values)(state.teacher.params, obs)[jnp.arange(len(obs)), goals]
     np.testing.assert_array_equal(policy.act(obs, goals), np.asarray(jnp.argmax(q, axis=-1)))
     np.testing.assert_allclose(policy.q_values(obs, goals), np.asarray(q), rtol=1e-5, atol=1e-6)
 
@@ -149,8 +151,8 @@ def test_teacher_export_acts_greedily_on_its_values(trained, tiny_run, tmp_path)
 
 @pytest.mark.parametrize("how", ["truncated params", "bad metadata", "missing function"])
 def test_damaged_artifact_exits_2(how, student_artifact, tmp_path, capsys):
-    from leo_teacher import evaluate
-    from leo_teacher.policy_artifact import ArtifactError, load_policy
+    from leo_teacher.cli import evaluate
+    from leo_teacher.artifact.policy import ArtifactError, load_policy
 
     art = tmp_path / "art"
     shutil.copytree(student_artifact, art)
@@ -177,7 +179,7 @@ def test_damaged_artifact_exits_2(how, student_artifact, tmp_path, capsys):
     ],
 )
 def test_artifact_for_another_goal_set_exits_2(args, message, student_artifact, tmp_path, capsys):
-    from leo_teacher import evaluate
+    from leo_teacher.cli import evaluate
 
     assert evaluate.main([str(student_artifact), "--run-dir", str(tmp_path / "eval"), *args]) == 2
     _one_line_error(capsys.readouterr().err, message)
@@ -191,7 +193,8 @@ def test_cli_bad_artifact_prints_one_line(tmp_path):
 
 
 def test_nothing_is_overwritten(tiny_run, student_artifact, tmp_path, capsys):
-    from leo_teacher import evaluate, export
+    from leo_teacher.cli import evaluate
+    from leo_teacher.cli import export
 
     before = {p.name: p.read_bytes() for p in student_artifact.iterdir()}
     assert export.main([str(tiny_run[0]), "--out", str(student_artifact)]) == 2
@@ -215,13 +218,12 @@ def test_nothing_is_overwritten(tiny_run, student_artifact, tmp_path, capsys):
 @pytest.mark.parametrize("mode", ["pqn", "pqn-her", "all-goals-relabel"])
 def test_goal_conditioned_teachers_are_refused_by_name(mode):
     """The baselines' teacher slot holds a goal-conditioned Q net: a clear error, not a traceback."""
-    from types import SimpleNamespace
-
+    from leo_teacher.artifact.export import _choose
     from leo_teacher.config import ConfigError, build_config, parse_set
-    from leo_teacher.export import _choose
-    from leo_teacher.schedule import Schedule
+    from leo_teacher.core.coordinator import Coordinator
+    from leo_teacher.envs import make_env
 
     cfg = build_config(preset="tiny", overrides=parse_set([f"coordinator.mode={mode}"]))
-    coord = SimpleNamespace(schedule=Schedule.from_config(cfg), config=cfg, student_names=["mlp"])
+    coord = Coordinator(cfg, make_env(cfg.env))
     with pytest.raises(ConfigError, match="goal-conditioned Q network"):
         _choose(coord, None, teacher=True)

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from leo_teacher import losses
+from leo_teacher.core import losses
 
 LOG = np.log
 
@@ -142,9 +142,9 @@ def test_policy_distill_dispatch():
 
 
 def test_value_distill_by_hand():
-    # 0.5 * (0.5 - max(0.2, 0.9))^2 = 0.5 * 0.16 = 0.08
-    loss = losses.value_distill_loss(jnp.array([0.5]), jnp.array([[0.2, 0.9]]))
-    np.testing.assert_allclose(loss, 0.08, rtol=1e-6)
+    # teacher value max(0.2, 0.9) = 0.9: 0.5 * mean((0.5 - 0.9)^2, (0.3 - 0.1)^2) = 0.5 * 0.1 = 0.05
+    loss = losses.value_distill_loss(jnp.array([0.5, 0.3]), jnp.array([0.9, 0.1]))
+    np.testing.assert_allclose(loss, 0.05, rtol=1e-6)
 
 
 def test_q_distill_by_hand():
@@ -176,7 +176,7 @@ def test_distill_gradients_by_hand():
     g_arg = jax.grad(losses.distill_argmax_loss)(jnp.zeros((1, 2)), q)
     np.testing.assert_allclose(g_arg, [[0.5, -0.5]], atol=1e-6)
     # value: d/dV 0.5 (V - max Q)^2 = V - max Q = 0.5 - 0.9
-    g_v = jax.grad(losses.value_distill_loss)(jnp.array([0.5]), jnp.array([[0.2, 0.9]]))
+    g_v = jax.grad(losses.value_distill_loss)(jnp.array([0.5]), jnp.array([0.9]))
     np.testing.assert_allclose(g_v, [-0.4], rtol=1e-6)
 
 
@@ -193,7 +193,7 @@ def test_softmax_distill_tends_to_argmax_as_tau_shrinks():
     [
         lambda s, q: losses.distill_softmax_loss(s, q, 0.7),
         lambda s, q: losses.distill_kl_loss(s, q, 0.7),
-        lambda s, q: losses.value_distill_loss(s[:, 0], q),
+        lambda s, q: losses.value_distill_loss(s[:, 0], q.max(axis=-1)),
         lambda s, q: losses.q_distill_loss(s, q),
     ],
     ids=["softmax", "kl", "value", "q"],

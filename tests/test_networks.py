@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from leo_teacher.envs.base import ObsSpec
-from leo_teacher.networks import Conv3x3, LeoNetwork, taken_action_matmul
+from leo_teacher.core.networks import Conv3x3, LeoNetwork, taken_action_matmul
 
 
 def test_conv3x3_equals_flax_conv():

@@ -18,10 +18,10 @@ import pytest
 
 from conftest import ROOT, run_cli
 from leo_teacher.config import ConfigError, build_config, parse_set
-from leo_teacher.coordinator import Coordinator
+from leo_teacher.core.coordinator import Coordinator
 from leo_teacher.envs import make_env
 from leo_teacher.envs.base import ObsSpec
-from leo_teacher.schedule import Schedule
+from leo_teacher.core.schedule import Schedule
 from students import StudentSpec, available_students, make_student
 from students.transformer import Block
 
@@ -208,8 +208,6 @@ def test_bad_per_student_settings(setting, message):
         build_config(overrides=parse_set([setting]))
 
 
-@pytest.mark.skipif(not hasattr(Schedule, "for_student"),
-                    reason="needs the coordinator/schedule change for per-student distillation (issue 4)")
 def test_coordinator_distils_each_student_its_own_way():
     cfg = tiny("student.name=mlp,transformer", "per_student.transformer.distill_target=kl",
                "per_student.transformer.value_distill_coef=0.5", "per_student.mlp.anneal_distill=true")

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from leo_teacher.goals import GoalSet
+from leo_teacher.envs.goals import GoalSet
 
 
 @struct.dataclass
@@ -56,7 +56,8 @@ class Env(Protocol):
     """A batched goal-conditioned environment with a finite goal set."""
 
     name: str
-    num_actions: int
+    num_actions: int  # discrete: the number of actions A; continuous: the action dimension D
+    continuous: bool  # actions are float vectors in [-1, 1]^D (else int32 indices in [0, A))
     obs_spec: ObsSpec
     goal_set: GoalSet
     max_episode_steps: int

@@ -5,7 +5,7 @@ The two-link arm of Brax's reacher (links 0.1 m and 0.11 m, so the fingertip rea
 and the target-relative observation entries are removed from the system, so the physics steps a
 2-DOF arm only. Goals are G fixed target positions on rings over the reachable disc
 ("target/RR-AA": ring RR, angle step AA); a goal is achieved when the fingertip is within
-``goal_radius`` of its target, a distance test in :class:`leo_teacher.goals.DistanceGoalSet`.
+``goal_radius`` of its target, a distance test in :class:`leo_teacher.envs.goals.DistanceGoalSet`.
 
 Observation (8 floats): cos q0, cos q1, sin q0, sin q1, joint velocities / 10, fingertip x, y in
 units of 0.2 m (``POS_SCALE``), so every feature is of order one for the network's input
@@ -33,7 +33,7 @@ import numpy as np
 from flax import struct
 
 from leo_teacher.envs.base import ObsSpec, StepResult
-from leo_teacher.goals import DistanceGoalSet
+from leo_teacher.envs.goals import DistanceGoalSet
 
 BACKENDS = ("spring", "generalized", "positional")
 POS_SCALE = 5.0  # fingertip position in the observation is metres * POS_SCALE (0.2 m -> 1.0)

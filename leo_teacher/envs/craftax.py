@@ -87,6 +87,7 @@ class CraftaxEnv:
             params = params.replace(max_timesteps=max_timesteps)
         self._params = params  # closed over by every function below, never traced
         self.num_actions = self._env.num_actions
+        self.continuous = False
         self.max_episode_steps = int(params.max_timesteps)
         lay = layout(classic)
         self.obs_spec = ObsSpec(size=lay.size, map_shape=lay.map_shape, binary=True)  # one-hot features only

@@ -44,7 +44,7 @@ from craftax.craftax import constants as full_c
 from craftax.craftax.util.game_logic_utils import is_boss_vulnerable
 from craftax.craftax_classic import constants as classic_c
 
-from leo_teacher.goals import MaskGoalSet
+from leo_teacher.envs.goals import MaskGoalSet
 
 GOAL_SET_DIR = Path(__file__).parent / "goal_sets"
 GOAL_FILES = {True: "craftax_classic_136.txt", False: "craftax_512.txt"}

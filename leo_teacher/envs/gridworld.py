@@ -16,7 +16,7 @@ import numpy as np
 from flax import struct
 
 from leo_teacher.envs.base import ObsSpec, StepResult
-from leo_teacher.goals import MaskGoalSet
+from leo_teacher.envs.goals import MaskGoalSet
 
 # (dy, dx) for up, right, down, left
 MOVES = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int32)
@@ -58,6 +58,7 @@ class GridWorld:
 
     name = "gridworld"
     num_actions = 4
+    continuous = False
 
     def __init__(
         self,

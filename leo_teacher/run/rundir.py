@@ -47,6 +47,16 @@ def append_metrics(run_dir: Path, row: dict) -> None:
         f.write(json.dumps(row, sort_keys=True) + "\n")
 
 
+def rewrite_last_metrics(run_dir: Path, row: dict) -> None:
+    """Replace metrics.jsonl's last line by ``row``, atomically (a kill here must not cut the file)."""
+    path = run_dir / "metrics.jsonl"
+    lines = path.read_text().splitlines()
+    lines[-1] = json.dumps(row, sort_keys=True)
+    tmp = run_dir / "metrics.jsonl.tmp"
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(path)
+
+
 def read_metrics(run_dir: Path) -> list[dict]:
     path = run_dir / "metrics.jsonl"
     if not path.exists():

@@ -8,6 +8,13 @@ import jax.numpy as jnp
 from leo_teacher.envs.base import ObsSpec
 
 
+def resolve_conv(conv_features: int, obs_spec, auto: int) -> int:
+    """The conv width to use: ``auto`` for map observations when set to -1 (the paper's choice)."""
+    if conv_features >= 0:
+        return conv_features
+    return auto if obs_spec.map_shape is not None else 0
+
+
 class Conv3x3(nn.Module):
     """A 3x3 'SAME' convolution (stride 1) written as nine shifted slices and one matmul.
 

@@ -335,34 +335,3 @@ def reconcile_metrics(run_dir: Path, info: CheckpointInfo) -> list[dict]:
         tmp.write_text("".join(line + "\n" for line in lines[:n]))
         tmp.replace(path)
     return rows
-
-
-def load_run(run_dir: Path, seed_index: int = 0):
-    """(config, env, coordinator, state, info) rebuilt from a run's latest checkpoint.
-
-    For tools that use a trained run (export, notebooks); ConfigError when there is none.
-    A ``--num-seeds`` run holds seed-stacked states: ``seed_index`` picks one seed's.
-    """
-    import jax
-
-    from leo_teacher.config import from_dict
-    from leo_teacher.coordinator import Coordinator
-    from leo_teacher.envs import make_env
-
-    info = latest(Path(run_dir))
-    try:
-        cfg = from_dict(info.meta["config"])
-        env = make_env(cfg.env)
-    except (ConfigError, ValueError) as e:
-        raise ConfigError(f"the config saved in checkpoint {info.path} is not usable here ({e})") from None
-    coord = Coordinator(cfg, env)
-    seeds = [cfg.run.seed + k for k in range(cfg.run.num_seeds)]
-    if len(seeds) == 1:
-        return cfg, env, coord, restore(info, jax.eval_shape(coord.init, cfg.run.seed)), info
-    from leo_teacher import parallel
-
-    if not 0 <= seed_index < len(seeds):
-        raise ConfigError(f"seed index {seed_index} is out of range: the run trained {len(seeds)} seeds")
-    stacked = restore(info, jax.eval_shape(lambda: parallel.seed_stack_init(coord, seeds)))
-    cfg.run.seed, cfg.run.num_seeds = seeds[seed_index], 1
-    return cfg, env, coord, parallel.take_seed(stacked, seed_index), info

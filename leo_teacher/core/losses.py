@@ -163,10 +163,9 @@ def q_distill_loss(student_q: jnp.ndarray, teacher_q: jnp.ndarray) -> jnp.ndarra
     return 0.5 * jnp.mean(jnp.square(student_q - jax.lax.stop_gradient(teacher_q)))
 
 
-def value_distill_loss(student_value: jnp.ndarray, teacher_q: jnp.ndarray) -> jnp.ndarray:
-    """0.5 * mean((V(s, g) - max_a Q_T(s, g, a))^2)."""
-    target = jax.lax.stop_gradient(jnp.max(teacher_q, axis=-1))
-    return 0.5 * jnp.mean(jnp.square(student_value - target))
+def value_distill_loss(student_value: jnp.ndarray, teacher_value: jnp.ndarray) -> jnp.ndarray:
+    """0.5 * mean((V(s, g) - V_T(s, g))^2), with V_T = max_a Q_T(s, g, a) the teacher's value."""
+    return 0.5 * jnp.mean(jnp.square(student_value - jax.lax.stop_gradient(teacher_value)))
 
 
 # ---------------------------------------------------------------- continuous actions

@@ -14,16 +14,12 @@ from leo_teacher.envs.base import Env
 Policy = Callable[[Any, jnp.ndarray, jnp.ndarray], jnp.ndarray]
 
 
-def random_policy(num_actions: int, continuous: bool = False) -> Policy:
-    """A uniformly random policy with the evaluation's signature (params unused).
-
-    For continuous actions ``num_actions`` is the action dimension D: uniform in [-1, 1]^D.
-    """
+def random_policy(dist) -> Policy:
+    """A uniformly random policy over ``dist``'s actions (:mod:`leo_teacher.core.distributions`),
+    with the evaluation's signature for stochastic policies (params unused)."""
 
     def act(params, obs, goal, key):
-        if continuous:
-            return jax.random.uniform(key, goal.shape + (num_actions,), minval=-1.0, maxval=1.0)
-        return jax.random.randint(key, goal.shape, 0, num_actions)
+        return dist.uniform(key, goal.shape[0])
 
     return act
 
@@ -41,7 +37,7 @@ def make_evaluator(env: Env, repeats: int, max_steps: int, stochastic: bool = Fa
     goals = jnp.repeat(jnp.arange(G, dtype=jnp.int32), repeats)
     batch = jnp.arange(n)
     # Discrete actions are indices; continuous ones (env.continuous) are float vectors.
-    as_action = (lambda a: a.astype(jnp.float32)) if getattr(env, "continuous", False) else (lambda a: a.astype(jnp.int32))
+    as_action = (lambda a: a.astype(jnp.float32)) if env.continuous else (lambda a: a.astype(jnp.int32))
 
     def build(policy: Policy):
         def evaluate(params, rng):

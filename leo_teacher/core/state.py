@@ -42,14 +42,32 @@ class TrainState:
 
 
 @struct.dataclass
+class Advice:
+    """What the teacher says, while acting, about each env's commanded goal; students distil it.
+
+    A discrete teacher fills ``q`` (its values of every action) and leaves ``action`` None; a
+    continuous one fills ``action`` (its action for the goal) and leaves ``q`` None.
+    """
+
+    q: jnp.ndarray | None  # [B, A] the teacher's action values for the commanded goal (discrete)
+    action: jnp.ndarray | None  # [B, D] the teacher's action for the commanded goal (continuous)
+    value: jnp.ndarray  # [B] the teacher's value of the state for the commanded goal
+
+    @classmethod
+    def blank(cls, batch: int, num_actions: int = 0, action_dim: int = 0) -> "Advice":
+        """Zeros of the right shapes, for rollouts that do not run the teacher."""
+        return cls(q=jnp.zeros((batch, num_actions)) if num_actions else None,
+                   action=jnp.zeros((batch, action_dim)) if action_dim else None, value=jnp.zeros((batch,)))
+
+
+@struct.dataclass
 class Transition:
     """One rollout step for a batch: only what the updates need (DESIGN §3).
 
-    Per goal only the max over actions of the teacher's values is kept ([B, G]); the full
-    action values are kept for the commanded goal only ([B, A]). With continuous actions
-    (leo_teacher/continuous.py) an action is a float vector [B, D], ``teacher_q_goal`` holds the
-    teacher's action for the commanded goal and its value ([B, D + 1]), and ``teacher_q_max``
-    each goal's bootstrap value min_i Q_i(s, g, smoothed pi(s)_g).
+    Per goal only the teacher's bootstrap value is kept ([B, G]: the max over actions of its
+    values; continuous: min_i Q_i(s, g, smoothed pi(s)_g)); the teacher's full record is kept
+    for the commanded goal only (:class:`Advice`). Goal-conditioned teachers compute their
+    bootstrap values after the rollout, for the goals they train, and keep none here ([B, 0]).
     """
 
     obs: jnp.ndarray  # [B, D]
@@ -60,6 +78,6 @@ class Transition:
     episode_end: jnp.ndarray  # [B] bool
     achieved: jnp.ndarray  # [B, G] bool, every goal's achievement in s'
     logp: jnp.ndarray  # [B] behaviour log-probability (student actors)
-    value: jnp.ndarray  # [B] student value estimate
-    teacher_q_goal: jnp.ndarray  # [B, A] teacher values for the commanded goal
-    teacher_q_max: jnp.ndarray  # [B, G] max over actions of the teacher's values at s
+    value: jnp.ndarray  # [B] the acting student's value estimate
+    advice: Advice  # the teacher's record for the commanded goal
+    teacher_bootstrap: jnp.ndarray  # [B, G] each goal's bootstrap value at s (all-goals teachers)

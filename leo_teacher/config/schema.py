@@ -1,0 +1,184 @@
+"""The typed configuration: one dataclass per part. Every default lives here, once."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from leo_teacher.config.modes import MODE_TABLE
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+MODES = tuple(MODE_TABLE)  # names, in the order of the table (config/modes.py)
+HER_STRATEGIES = ("random", "positive", "mixed")
+ENV_NAMES = ("gridworld", "craftax-classic", "craftax", "brax-reacher")
+DISTILL_TARGETS = ("argmax", "softmax", "kl")
+# Coordinator fields each student may set for itself in the ``per_student`` section.
+PER_STUDENT_FIELDS = ("distill_target", "distill_coef", "distill_tau", "value_distill_coef", "anneal_distill")
+GOAL_INPUTS = ("representation", "index")
+
+
+class ConfigError(ValueError):
+    """A configuration problem the user can fix; the message says how."""
+
+
+@dataclass
+class EnvConfig:
+    """Which environment, and how many envs step in parallel for how long per iteration."""
+
+    name: str = "gridworld"
+    num_envs: int = 256
+    rollout_steps: int = 32
+    # gridworld
+    size: int = 16
+    wall_prob: float = 0.3
+    map_seed: int = 0
+    episode_length: int = 200
+    random_start_steps: int = 50
+    # craftax
+    reset_scheme: str = "auto"
+    reset_fraction: float = 0.02
+    bank_size: int = 1024
+    # brax-reacher (continuous torques; leo_teacher/envs/brax_reacher.py). episode_length and
+    # random_start_steps above apply too (its preset: 50-step episodes of 0.02 s).
+    backend: str = "spring"  # Brax pipeline; spring measured fastest on CPU for the arm
+    goal_rings: int = 3  # targets on rings of radius 0.2 m * k / goal_rings
+    goals_per_ring: int = 8
+    goal_radius: float = 0.02  # metres: fingertip within this of a target achieves it
+
+
+@dataclass
+class TeacherConfig:
+    """The LEO teacher: an MLP from observation to [G, A] sigmoid values (DESIGN §1)."""
+
+    width: int = 256
+    depth: int = 2
+    lr: float = 2e-4
+    anneal_lr: bool = True
+    max_grad_norm: float = 1.0
+    epochs: int = 2
+    minibatch_size: int = 512
+    gamma: float | None = None  # None: 0.99 when the teacher acts, 0.995 when a student acts
+    td_lambda: float = 0.0  # 0: one-step targets (DESIGN §1); >0: PQN-style Q(lambda)
+    # epsilon when the teacher acts (continuous actions: the std of its Gaussian action noise)
+    eps_start: float = 0.2
+    eps_end: float = 0.01
+    eps_decay_fraction: float = 0.2
+    conv_features: int = -1  # 3x3 conv over map observations; -1: auto (16 for maps, else none)
+    # hindsight relabelling (mode pqn-her): extra goals per env and rollout, and how to pick them
+    relabel_count: int = 4
+    her_strategy: str = "mixed"
+    # continuous actions (leo_teacher/continuous.py): per-goal critic head width, and TD3's
+    # target-policy smoothing noise (std, clip) on the bootstrap action
+    head_width: int = 64
+    target_noise: float = 0.2
+    target_noise_clip: float = 0.5
+
+
+@dataclass
+class StudentConfig:
+    """A goal-conditioned student trained by PPO and distilled from the teacher."""
+
+    name: str = "mlp"
+    goal_input: str = "representation"  # or "index": a learned embedding of the goal index
+    conv_features: int = -1  # 3x3 conv over map observations; -1: auto (32 for maps, else none)
+    width: int = 256
+    depth: int = 2
+    lr: float = 2e-4
+    anneal_lr: bool = True
+    max_grad_norm: float = 0.5
+    adam_eps: float = 1e-5
+    epochs: int = 1
+    minibatch_size: int = 2048
+    gamma: float = 0.995
+    gae_lambda: float = 0.95
+    clip_eps: float = 0.2
+    entropy_coef: float = 0.005
+    value_coef: float = 0.5
+    log_std_init: float = -0.5  # continuous actions: initial log std of the Gaussian policy
+    # transformer student (students/transformer.py). CPU-sized defaults, measured on the
+    # gridworld (2M steps): one block and one token for its 256 flat features cost about what
+    # the MLP does and reach 0.91/0.93 of reachable goals (seeds 0/1); 2 blocks of width 32
+    # over 4 tokens reached 0.82 (seed 0) at a larger cost. Deeper models want num_layers >= 2 (with one block,
+    # only the CLS token queries: attention pooling plus a feed-forward).
+    token_dim: int = 64
+    num_layers: int = 1
+    num_heads: int = 4
+    mlp_ratio: int = 4  # feed-forward width = mlp_ratio * token_dim
+    chunk_size: int = 256  # flat features per token (map observations: one token per cell)
+    pooling: str = "cls"  # or "mean" over all tokens
+
+
+@dataclass
+class CoordinatorConfig:
+    """The schedule of the joint teacher and student updates.
+
+    ``mode`` picks who acts and who learns; the distillation fields shape the student's loss
+    towards the teacher (ignored in modes without a teacher or without a student).
+    """
+
+    mode: str = "teacher-as-teacher"
+    distill_target: str = "argmax"
+    distill_coef: float = 0.1
+    distill_tau: float = 1.0
+    value_distill_coef: float = 0.0
+    anneal_distill: bool = False
+    teacher_warmup_iterations: int = 0
+    teacher_value_weight: float = 0.3  # dual-leo-pqn: weight of the teacher's values when acting
+
+
+@dataclass
+class RunConfig:
+    """Budget, seed, logging, evaluation and where results go."""
+
+    seed: int = 0
+    total_steps: int = 2_000_000
+    run_dir: str = ""
+    log_every: int = 10  # iterations per jitted chunk, one metrics line each
+    eval_every: int = 0  # chunks between evaluations; 0: only at the end
+    eval_repeats: int = 16
+    eval_max_steps: int = 512
+    eval_seed: int = 12345
+    checkpoint_every: int = 10  # chunks between checkpoints; 0: only at the end (always at the end)
+    num_seeds: int = 1  # independent seeds (seed, seed+1, ...) vmapped in one program
+    devices: int = 0  # devices the env batch is sharded over; 0: all
+    distributed: bool = False  # join a multi-host job with jax.distributed.initialize()
+    wandb: bool = False
+    wandb_project: str = "leo-teacher"
+
+
+@dataclass
+class Config:
+    env: EnvConfig = field(default_factory=EnvConfig)
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    student: StudentConfig = field(default_factory=StudentConfig)
+    coordinator: CoordinatorConfig = field(default_factory=CoordinatorConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    # Distillation options per student, {student name: {field: value}} with fields from
+    # PER_STUDENT_FIELDS; what a student does not set follows `coordinator` (coordinator_for).
+    per_student: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def student_names(self) -> list[str]:
+        """The run's students, in order (``student.name`` is comma-separated)."""
+        return [n.strip() for n in self.student.name.split(",") if n.strip()]
+
+    def coordinator_for(self, student: str) -> CoordinatorConfig:
+        """The coordinator settings as ``student`` sees them: its ``per_student`` entry on top."""
+        return dataclasses.replace(self.coordinator, **self.per_student.get(student, {}))
+
+    @property
+    def rollout_size(self) -> int:
+        return self.env.num_envs * self.env.rollout_steps
+
+    @property
+    def num_iterations(self) -> int:
+        return max(0, self.run.total_steps // self.rollout_size)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+SECTIONS = tuple(f.name for f in dataclasses.fields(Config))

@@ -1,0 +1,101 @@
+"""One rollout: who acts (a table of actor functions), goal commanding, what each step records.
+
+Goal commanding (DESIGN §1): a new goal, drawn uniformly from the goals seen so far, when the
+commanded one is achieved or the episode ends. The live success rate counts the first commanded
+goal of each episode once it is decided, with counts decayed by ``LIVE_DECAY`` per iteration.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from leo_teacher.core.state import ActorState, TrainState, Transition
+
+LIVE_DECAY = 0.9  # per-iteration decay of the live success counts
+COUNTERS = ("goals_seen", "live_success", "epsilon")  # rollout metrics read at a chunk's end
+
+
+def sample_goals(rng: jax.Array, seen: jnp.ndarray, num: int) -> jnp.ndarray:
+    """Goals drawn uniformly from those seen so far (from all goals if none seen yet)."""
+    any_seen = seen.any()
+    logits = jnp.where(jnp.logical_or(seen, ~any_seen), 0.0, -jnp.inf)
+    return jax.random.categorical(rng, logits, shape=(num,)).astype(jnp.int32)
+
+
+# Actors: (coordinator, keys, students' outputs and values, teacher advice, epsilon)
+#   -> (action, behaviour log-probability, the value the rollout records).
+def students_act(c, k_act, k_eps, out, value, advice, eps):
+    return c.learner.act(k_act, k_eps, out, value, advice, eps)
+
+
+def teacher_acts(c, k_act, k_eps, out, value, advice, eps):
+    action = c.teacher.explore(k_act, k_eps, advice, eps)
+    return action, c.dist.log_prob(out, action), value
+
+
+def random_acts(c, k_act, k_eps, out, value, advice, eps):
+    action = c.dist.uniform(k_act, out.shape[0])
+    return action, c.dist.log_prob(out, action), value
+
+
+ACTORS = {"student": students_act, "teacher": teacher_acts, "random": random_acts}
+
+
+def student_slice(c, i: int, x: jnp.ndarray, axis: int = 0) -> jnp.ndarray:
+    """Student i's contiguous share of the env batch along ``axis``."""
+    n = c.slice_size
+    return jax.lax.slice_in_dim(x, i * n, (i + 1) * n, axis=axis)
+
+
+def student_outputs(c, learners: tuple, obs: jnp.ndarray, goal: jnp.ndarray):
+    """Each student on its slice of envs; concatenated (policy output [B, P], value [B])."""
+    outs = [
+        s.apply(learner.params, student_slice(c, i, obs), c.goal_reps[student_slice(c, i, goal)])
+        for i, (s, learner) in enumerate(zip(c.students, learners))
+    ]
+    return jnp.concatenate([o[0] for o in outs]), jnp.concatenate([o[1] for o in outs])
+
+
+def rollout(c, state: TrainState, rng: jax.Array) -> tuple[ActorState, Transition]:
+    """``env.rollout_steps`` steps of the whole env batch under the mode's actor (``c``: the coordinator)."""
+    B, eps = c.num_envs, c.schedule.epsilon(state.iteration)
+    act = ACTORS[c.mode.actor]
+
+    def step(actors: ActorState, key):
+        k_act, k_eps, k_env, k_goal = jax.random.split(key, 4)
+        if c.needs_teacher_values:
+            advice, bootstrap = c.teacher.observe(state.teacher.params, actors.obs, actors.goal, k_eps)
+        else:
+            advice, bootstrap = c.teacher.blank(B)
+        if c.schedule.needs_student:
+            out, value = student_outputs(c, state.students, actors.obs, actors.goal)
+        else:
+            out, value = jnp.zeros((B, c.policy_size)), jnp.zeros((B,))
+        action, logp, value = act(c, k_act, k_eps, out, value, advice, eps)
+        env_state, res = c.env.step(k_env, actors.env_state, action)
+        achieved = c.goal_set.achieved(res.next_obs)
+        hit = achieved[jnp.arange(B), actors.goal]
+        goal_done = jnp.logical_or(hit, res.episode_end)
+        seen = jnp.logical_or(actors.seen, achieved.any(axis=0))
+        decided = jnp.logical_and(actors.first_goal, goal_done)  # the episode's first goal is decided
+        new_goal = sample_goals(k_goal, seen, B)
+        tr = Transition(obs=actors.obs.astype(c.obs_store_dtype), action=action, goal=actors.goal,
+                        reward=hit.astype(jnp.float32), goal_done=goal_done, episode_end=res.episode_end,
+                        achieved=achieved, logp=logp, value=value, advice=advice, teacher_bootstrap=bootstrap)
+        actors = ActorState(
+            env_state=env_state,
+            obs=res.obs,
+            goal=jnp.where(goal_done, new_goal, actors.goal),
+            first_goal=jnp.where(res.episode_end, True, jnp.where(hit, False, actors.first_goal)),
+            seen=seen,
+            live_successes=actors.live_successes + jnp.sum(decided & hit),
+            live_attempts=actors.live_attempts + jnp.sum(decided),
+        )
+        return actors, tr
+
+    actors = state.actors.replace(
+        live_successes=state.actors.live_successes * LIVE_DECAY,
+        live_attempts=state.actors.live_attempts * LIVE_DECAY,
+    )
+    return jax.lax.scan(step, actors, jax.random.split(rng, c.config.env.rollout_steps))

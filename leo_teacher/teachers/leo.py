@@ -1,0 +1,106 @@
+"""The discrete LEO teacher: Q(s, g, a) for every goal from one pass, every goal trained per transition.
+
+Targets (DESIGN §1), per goal g: y_g = r_g + gamma * max_a' Q(s', g, a') * (1 - done_g), with
+done_g = g achieved in s' or the episode ended; the max over a' comes from the values computed
+while acting (the rollout's snapshot of the network), so targets stay fixed for the update's
+epochs. Loss: 0.5 * mean over batch and goals of (Q(s, g, a_taken) - y_g)^2, computed from the
+taken action's values only (``LeoNetwork.taken``).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from leo_teacher.config import Config, ConfigError
+from leo_teacher.core import losses
+from leo_teacher.core.distributions import epsilon_greedy
+from leo_teacher.core.networks import LeoNetwork, resolve_conv
+from leo_teacher.core.sgd import sgd_update
+from leo_teacher.core.state import Advice, Learner, Transition
+from leo_teacher.teachers.base import ExportForward, TDBatch, TDHParams, flat, next_step, td_loss_metrics, teacher_optimiser
+
+
+class DiscreteTeacher:
+    """What the discrete teachers share: epsilon-greedy exploration, greedy action, TD update."""
+
+    def __init__(self, net, tx, hp: TDHParams, num_goals: int, num_actions: int):
+        self.net, self.tx, self.hp = net, tx, hp
+        self.num_goals, self.num_actions = num_goals, num_actions
+
+    def goal_values(self, params, obs: jnp.ndarray, goal: jnp.ndarray) -> jnp.ndarray:
+        """Values of every action for one goal index per observation, [B, A]."""
+        raise NotImplementedError
+
+    def q_taken(self, params, batch: TDBatch) -> jnp.ndarray:
+        """The taken action's values for each transition's goal columns, [mb, K]."""
+        raise NotImplementedError
+
+    def targets(self, params, traj: Transition, last_obs: jnp.ndarray, rng: jax.Array) -> TDBatch:
+        """The flat training data of this rollout, targets fixed."""
+        raise NotImplementedError
+
+    def blank(self, batch: int):
+        return Advice.blank(batch, self.num_actions, 0), jnp.zeros((batch, self.num_goals))
+
+    def explore(self, k_act, k_eps, advice: Advice, eps):
+        return epsilon_greedy(k_act, k_eps, advice.q, eps)
+
+    def greedy(self, params, obs, goal):
+        return jnp.argmax(self.goal_values(params, obs, goal), axis=-1)
+
+    def update(self, rng, learner: Learner, traj: Transition, last_obs):
+        k_sgd, k_goals = jax.random.split(rng)
+        batch = self.targets(learner.params, traj, last_obs, k_goals)
+
+        def loss_fn(params, b: TDBatch):
+            q_taken = self.q_taken(params, b)
+            loss = losses.leo_td_loss(q_taken, b.target)
+            return loss, td_loss_metrics(loss, q_taken)
+
+        return sgd_update(k_sgd, learner, self.tx, loss_fn, batch, self.hp.minibatch_size, self.hp.epochs)
+
+
+class LeoTeacher(DiscreteTeacher):
+    """The all-goals Q teacher for discrete actions (``LeoNetwork``: [B, G, A] sigmoid values)."""
+
+    @classmethod
+    def build(cls, config: Config, env, gamma: float) -> "LeoTeacher":
+        t = config.teacher
+        conv = resolve_conv(t.conv_features, env.obs_spec, auto=16)
+        net = LeoNetwork(env.obs_spec, env.goal_set.num_goals, env.num_actions, t.width, t.depth, conv)
+        return cls(net, teacher_optimiser(config), TDHParams.from_config(config, gamma),
+                   env.goal_set.num_goals, env.num_actions)
+
+    def init(self, key, obs):
+        params = self.net.init(key, obs[:1])
+        return Learner(params=params, opt_state=self.tx.init(params))
+
+    def values(self, params, obs: jnp.ndarray) -> jnp.ndarray:
+        """Every goal's values of every action, [B, G, A]."""
+        return self.net.apply(params, obs)
+
+    def goal_values(self, params, obs, goal):
+        return self.values(params, obs)[jnp.arange(obs.shape[0]), goal]
+
+    def observe(self, params, obs, goal, key):
+        q = self.values(params, obs)
+        q_goal = q[jnp.arange(obs.shape[0]), goal]
+        return Advice(q=q_goal, action=None, value=q_goal.max(axis=-1)), q.max(axis=-1)
+
+    def targets(self, params, traj, last_obs, rng):
+        next_q_max = next_step(traj.teacher_bootstrap, self.values(params, last_obs).max(axis=-1))
+        y = losses.leo_lambda_targets(traj.achieved, traj.episode_end, next_q_max, self.hp.gamma, self.hp.td_lambda)
+        return TDBatch(obs=flat(traj.obs), action=flat(traj.action), target=flat(y))
+
+    def q_taken(self, params, batch):  # [mb, G], without computing the other actions' values
+        return self.net.apply(params, batch.obs.astype(jnp.float32), batch.action, method="taken")
+
+    def export_forward(self) -> ExportForward:
+        return ExportForward(self.values, ["q [B, G, A]"])
+
+
+def refuse_export(mode: str) -> ConfigError:
+    """The error for exporting a goal-conditioned baseline's network as a teacher."""
+    return ConfigError(f"this run (mode {mode}) trained a goal-conditioned Q network, not a LEO teacher; "
+                       "only LEO teachers and students can be exported")
