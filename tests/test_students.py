@@ -21,7 +21,6 @@ from leo_teacher.config import ConfigError, build_config, parse_set
 from leo_teacher.core.coordinator import Coordinator
 from leo_teacher.envs import make_env
 from leo_teacher.envs.base import ObsSpec
-from leo_teacher.core.schedule import Schedule
 from students import StudentSpec, available_students, make_student
 from students.transformer import Block
 

@@ -70,7 +70,7 @@ class TeacherConfig:
     # hindsight relabelling (mode pqn-her): extra goals per env and rollout, and how to pick them
     relabel_count: int = 4
     her_strategy: str = "mixed"
-    # continuous actions (leo_teacher/continuous.py): per-goal critic head width, and TD3's
+    # continuous actions (leo_teacher/teachers/actor_critic.py): per-goal critic head width, and TD3's
     # target-policy smoothing noise (std, clip) on the bootstrap action
     head_width: int = 64
     target_noise: float = 0.2

@@ -16,6 +16,14 @@ from flax import struct
 from leo_teacher.envs.goals import GoalSet
 
 
+def start_steps(rng: jax.Array, num_envs: int, random_start_steps: int, evaluation: bool) -> jnp.ndarray:
+    """Each env's initial step count: random in [0, random_start_steps) so that episodes
+    desynchronise during training, 0 for evaluation (full-length first episodes)."""
+    if evaluation:
+        return jnp.zeros((num_envs,), dtype=jnp.int32)
+    return jax.random.randint(rng, (num_envs,), 0, random_start_steps, dtype=jnp.int32)
+
+
 @struct.dataclass
 class StepResult:
     """What one batched step returns.

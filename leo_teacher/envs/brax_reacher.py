@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from leo_teacher.envs.base import ObsSpec, StepResult
+from leo_teacher.envs.base import ObsSpec, StepResult, start_steps
 from leo_teacher.envs.goals import DistanceGoalSet
 
 BACKENDS = ("spring", "generalized", "positional")
@@ -178,10 +178,7 @@ class BraxReacher:
     def _reset(self, rng: jax.Array, num_envs: int, evaluation: bool):
         k_q, k_t = jax.random.split(rng)
         pipeline_state = self._draw(k_q, num_envs)
-        if evaluation:
-            t = jnp.zeros((num_envs,), dtype=jnp.int32)
-        else:
-            t = jax.random.randint(k_t, (num_envs,), 0, self.random_start_steps, dtype=jnp.int32)
+        t = start_steps(k_t, num_envs, self.random_start_steps, evaluation)
         return ReacherState(pipeline=pipeline_state, t=t), self._obs(pipeline_state)
 
     def step(self, rng: jax.Array, state: ReacherState, action: jnp.ndarray):

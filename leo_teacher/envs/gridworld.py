@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from leo_teacher.envs.base import ObsSpec, StepResult
+from leo_teacher.envs.base import ObsSpec, StepResult, start_steps
 from leo_teacher.envs.goals import MaskGoalSet
 
 # (dy, dx) for up, right, down, left
@@ -98,10 +98,7 @@ class GridWorld:
 
     def reset(self, rng: jax.Array, num_envs: int, evaluation: bool = False):
         pos = jnp.broadcast_to(jnp.asarray(self.start, dtype=jnp.int32), (num_envs, 2))
-        if evaluation:
-            t = jnp.zeros((num_envs,), dtype=jnp.int32)
-        else:
-            t = jax.random.randint(rng, (num_envs,), 0, self.random_start_steps, dtype=jnp.int32)
+        t = start_steps(rng, num_envs, self.random_start_steps, evaluation)
         return GridState(pos=pos, t=t), self._obs(pos)
 
     def step(self, rng: jax.Array, state: GridState, action: jnp.ndarray):
