@@ -18,7 +18,7 @@ from leo_teacher.config import Config, ConfigError
 from leo_teacher.config.checks import check_action_space, check_students
 from leo_teacher.core import distributions
 from leo_teacher.core.evaluation import random_policy
-from leo_teacher.core.rollout import COUNTERS, rollout, student_slice
+from leo_teacher.core.rollout import COUNTERS, paper_live_success, rollout, student_slice
 from leo_teacher.core.schedule import Schedule
 from leo_teacher.core.state import ActorState, Learner, TrainState
 from leo_teacher.envs.base import Env
@@ -86,7 +86,9 @@ class Coordinator:
             students.append(Learner(params=params, opt_state=self.learner.tx.init(params)))
         actors = ActorState(env_state=env_state, obs=obs, goal=sample_goals(k_goal, seen, self.num_envs),
                             first_goal=jnp.ones((self.num_envs,), dtype=bool), seen=seen,
-                            live_successes=jnp.zeros((), jnp.float32), live_attempts=jnp.zeros((), jnp.float32))
+                            live_successes=jnp.zeros((), jnp.float32), live_attempts=jnp.zeros((), jnp.float32),
+                            paper_successes=jnp.zeros((self.num_goals,), jnp.float32),
+                            paper_failures=jnp.zeros((self.num_goals,), jnp.float32))
         teacher = self.teacher.init(k_teacher, obs)
         return TrainState(actors, teacher, tuple(students), rng, jnp.zeros((), jnp.int32))
 
@@ -101,6 +103,7 @@ class Coordinator:
             "reward_rate": traj.reward.mean(),
             "goals_seen": actors.seen.sum().astype(jnp.float32),
             "live_success": actors.live_successes / jnp.maximum(actors.live_attempts, 1e-6),
+            "paper_live_success": paper_live_success(actors.paper_successes, actors.paper_failures),
             "epsilon": sched.epsilon(state.iteration) if self.explores else jnp.float32(0),
         }
         students = state.students

@@ -1,8 +1,15 @@
 """One rollout: who acts (a table of actor functions), goal commanding, what each step records.
 
 Goal commanding (DESIGN §1): a new goal, drawn uniformly from the goals seen so far, when the
-commanded one is achieved or the episode ends. The live success rate counts the first commanded
-goal of each episode once it is decided, with counts decayed by ``LIVE_DECAY`` per iteration.
+commanded one is achieved or the episode ends. Two live success rates come from the training
+rollouts, both about the first commanded goal of each episode:
+
+- ``live_success``: successes over decided first goals, all goals pooled, counts decayed by
+  ``LIVE_DECAY`` per iteration;
+- ``paper_live_success``, the metric of the paper's reference code (DESIGN §5): per goal g,
+  successes S_g (first goal g achieved) and failures F_g (an episode ended while on its first
+  goal g; a step that does both counts both), each (count + this iteration's) * ``PAPER_DECAY``;
+  the rate S_g / (S_g + F_g + 1e-7) averaged over all G goals, a goal never commanded counting 0.
 """
 
 from __future__ import annotations
@@ -13,7 +20,25 @@ import jax.numpy as jnp
 from leo_teacher.core.state import ActorState, TrainState, Transition
 
 LIVE_DECAY = 0.9  # per-iteration decay of the live success counts
-COUNTERS = ("goals_seen", "live_success", "epsilon")  # rollout metrics read at a chunk's end
+PAPER_DECAY = 0.999  # per-iteration decay of the paper metric's per-goal counts
+COUNTERS = ("goals_seen", "live_success", "paper_live_success", "epsilon")  # read at a chunk's end
+
+
+def count_first_goals(successes, failures, goal, first_goal, hit, episode_end):
+    """One step's update of the paper metric's per-goal counts [G] (not yet decayed).
+
+    ``goal`` [B] commanded goals, ``first_goal`` [B] whether it is the episode's first, ``hit``
+    [B] achieved on this step, ``episode_end`` [B]: success where first & hit, failure where
+    first & the episode ended (both on a step that does both, as the reference counts).
+    """
+    successes = successes.at[goal].add(jnp.logical_and(first_goal, hit).astype(jnp.float32))
+    failures = failures.at[goal].add(jnp.logical_and(first_goal, episode_end).astype(jnp.float32))
+    return successes, failures
+
+
+def paper_live_success(successes: jnp.ndarray, failures: jnp.ndarray) -> jnp.ndarray:
+    """The paper's headline live figure from per-goal counts [G]: mean of S / (S + F + 1e-7)."""
+    return jnp.mean(successes / (successes + failures + 1e-7))
 
 
 def sample_goals(rng: jax.Array, seen: jnp.ndarray, num: int) -> jnp.ndarray:
@@ -80,6 +105,8 @@ def rollout(c, state: TrainState, rng: jax.Array) -> tuple[ActorState, Transitio
         seen = jnp.logical_or(actors.seen, achieved.any(axis=0))
         decided = jnp.logical_and(actors.first_goal, goal_done)  # the episode's first goal is decided
         new_goal = sample_goals(k_goal, seen, B)
+        paper = count_first_goals(actors.paper_successes, actors.paper_failures, actors.goal, actors.first_goal,
+                                  hit, res.episode_end)
         tr = Transition(obs=actors.obs.astype(c.obs_store_dtype), action=action, goal=actors.goal,
                         reward=hit.astype(jnp.float32), goal_done=goal_done, episode_end=res.episode_end,
                         achieved=achieved, logp=logp, value=value, advice=advice, teacher_bootstrap=bootstrap)
@@ -91,6 +118,8 @@ def rollout(c, state: TrainState, rng: jax.Array) -> tuple[ActorState, Transitio
             seen=seen,
             live_successes=actors.live_successes + jnp.sum(decided & hit),
             live_attempts=actors.live_attempts + jnp.sum(decided),
+            paper_successes=paper[0],
+            paper_failures=paper[1],
         )
         return actors, tr
 
@@ -98,4 +127,7 @@ def rollout(c, state: TrainState, rng: jax.Array) -> tuple[ActorState, Transitio
         live_successes=state.actors.live_successes * LIVE_DECAY,
         live_attempts=state.actors.live_attempts * LIVE_DECAY,
     )
-    return jax.lax.scan(step, actors, jax.random.split(rng, c.config.env.rollout_steps))
+    actors, traj = jax.lax.scan(step, actors, jax.random.split(rng, c.config.env.rollout_steps))
+    actors = actors.replace(paper_successes=actors.paper_successes * PAPER_DECAY,
+                            paper_failures=actors.paper_failures * PAPER_DECAY)
+    return actors, traj

@@ -28,6 +28,10 @@ class ActorState:
     seen: jnp.ndarray  # [G] bool, goals achieved at least once during training
     live_successes: jnp.ndarray  # decayed count of first-goal successes
     live_attempts: jnp.ndarray  # decayed count of first goals that finished
+    # The paper's live metric (core/rollout.py): per goal, decayed counts of the episodes' first
+    # commanded goals achieved, and of episodes that ended while on their first goal.
+    paper_successes: jnp.ndarray  # [G] float32
+    paper_failures: jnp.ndarray  # [G] float32
 
 
 @struct.dataclass

@@ -60,6 +60,7 @@ def summarize_run(trainer, state, success, per_seed, rows, train_seconds: float,
         "eval_repeats": cfg.run.eval_repeats,
         "goals_seen": int(np.asarray(trainer.seed_state(state).actors.seen).sum()),
         "live_success": rows[-1]["live_success"] if rows else None,
+        "paper_live_success": rows[-1]["paper_live_success"] if rows else None,
     }
     if len(trainer.seeds) > 1:
         per = [summarize(s[head], reachable) for s in per_seed]

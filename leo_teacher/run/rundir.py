@@ -100,6 +100,7 @@ def plot_learning_curve(run_dir: Path, rows: list[dict], title: str) -> None:
     steps = [r["env_steps"] for r in rows]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
     ax1.plot(steps, [r.get("live_success", np.nan) for r in rows], label="live success")
+    ax1.plot(steps, [r.get("paper_live_success", np.nan) for r in rows], label="paper live success (per goal)")
     if "live_success_per_seed" in rows[0]:  # several seeds: mean line, min-max band
         per_seed = np.array([r["live_success_per_seed"] for r in rows])
         ax1.fill_between(steps, per_seed.min(1), per_seed.max(1), alpha=0.25,
