@@ -56,3 +56,44 @@ def test_taken_action_matmul_any_tile(tile):
     want = jnp.einsum("bk,bkg->bg", h, jnp.moveaxis(kernel, 1, 0)[action])
     got = jax.jit(taken_action_matmul, static_argnums=3)(h, kernel, action, tile)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_batch_renorm_by_hand():
+    from leo_teacher.core.networks import BatchRenorm
+
+    x = jnp.array([[1.0, 2.0], [3.0, 6.0]])  # batch mean (2, 4), variance (1, 4)
+    m = BatchRenorm(momentum=0.9, epsilon=0.0, warmup=1)
+    v = m.init(jax.random.PRNGKey(0), x)
+    # inference uses the running statistics (mean 0, var 1): the identity
+    np.testing.assert_allclose(m.apply(v, x), x, rtol=1e-6)
+    # warm-up call: plain batch norm, running stats move 10% of the way
+    y, new = m.apply(v, x, train=True, mutable=["batch_stats"])
+    np.testing.assert_allclose(y, [[-1.0, -1.0], [1.0, 1.0]], rtol=1e-6)
+    np.testing.assert_allclose(new["batch_stats"]["mean"], [0.2, 0.4], rtol=1e-6)
+    np.testing.assert_allclose(new["batch_stats"]["var"], [1.0, 1.3], rtol=1e-6)
+    # after warm-up: r = clip(sigma_B / sigma, 1/3, 3), d = clip((mu_B - mu) / sigma, +-5)
+    v2 = {**v, "batch_stats": new["batch_stats"]}
+    y2, _ = m.apply(v2, x, train=True, mutable=["batch_stats"])
+    sigma = np.sqrt([1.0, 1.3])
+    r = np.clip(np.array([1.0, 2.0]) / sigma, 1 / 3, 3)
+    d = np.clip((np.array([2.0, 4.0]) - [0.2, 0.4]) / sigma, -5, 5)
+    np.testing.assert_allclose(y2, np.array([[-1.0, -1.0], [1.0, 1.0]]) * r + d, rtol=1e-5)
+
+
+def test_a_batch_renorm_teacher_updates_its_statistics_not_by_gradient():
+    from leo_teacher.config import build_config, parse_set
+    from leo_teacher.core.coordinator import Coordinator
+    from leo_teacher.envs import make_env
+
+    cfg = build_config(preset="tiny", overrides=parse_set(["coordinator.mode=teacher-as-actor",
+                                                           "teacher.input_norm=batch_renorm"]))
+    coord = Coordinator(cfg, make_env(cfg.env))
+    state = coord.init(0)
+    new, metrics = coord.chunk_fn(2)(coord.init(0))
+    before, after = state.teacher.params["batch_stats"], new.teacher.params["batch_stats"]
+    assert any(not np.allclose(a, b) for a, b in zip(jax.tree_util.tree_leaves(before), jax.tree_util.tree_leaves(after))
+               if a.dtype == jnp.float32)  # running means and variances moved
+    steps = [x for x in jax.tree_util.tree_leaves(after) if x.dtype == jnp.int32]
+    minibatch_steps = 2 * cfg.teacher.epochs * cfg.rollout_size // cfg.teacher.minibatch_size
+    assert all(int(s) == minibatch_steps for s in steps)  # one statistics update per gradient step
+    assert np.all(np.isfinite(metrics["teacher_loss"]))

@@ -6,6 +6,8 @@ from leo_teacher.config.schema import (
     DISTILL_TARGETS,
     GOAL_INPUTS,
     HER_STRATEGIES,
+    INPUT_NORMS,
+    STUDENT_ARCHITECTURES,
     MODES,
     Config,
     ConfigError,
@@ -43,6 +45,10 @@ def validate(cfg: Config) -> None:
         raise ConfigError(
             f"unknown student.goal_input {cfg.student.goal_input!r}; valid: {', '.join(GOAL_INPUTS)}"
         )
+    for key, value, valid in (("teacher.input_norm", cfg.teacher.input_norm, INPUT_NORMS),
+                              ("student.architecture", cfg.student.architecture, STUDENT_ARCHITECTURES)):
+        if value not in valid:
+            raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(valid)}")
     if cfg.teacher.her_strategy not in HER_STRATEGIES:
         raise ConfigError(
             f"unknown teacher.her_strategy {cfg.teacher.her_strategy!r}; valid: {', '.join(HER_STRATEGIES)}"

@@ -138,7 +138,11 @@ def preset_path(env_name: str) -> Path:
 
 
 def load_yaml(path: Path, preset: str | None) -> dict[str, Any]:
-    """Read a preset file: its ``base`` section merged with ``presets[preset]``."""
+    """Read a preset file: its ``base`` section merged with ``presets[preset]``.
+
+    A preset may hold ``per_mode: {MODE: {section: {field: value}}}``: settings for one mode
+    (the paper's sizes differ by mode), applied by :func:`build_config` when that mode runs.
+    """
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
@@ -171,7 +175,12 @@ def build_config(
         raise ConfigError(f"unknown env {env!r}; valid envs: {', '.join(ENV_NAMES)}")
     path = Path(config_file) if config_file else preset_path(env or cfg.env.name)
     if config_file or path.exists():
-        apply_overrides(cfg, load_yaml(path, preset), str(path.name))
+        merged = load_yaml(path, preset)
+        per_mode = merged.pop("per_mode", {})
+        apply_overrides(cfg, merged, str(path.name))
+        mode = (overrides or {}).get("coordinator", {}).get("mode", cfg.coordinator.mode)
+        if mode in per_mode:
+            apply_overrides(cfg, per_mode[mode], f"{path.name} per_mode.{mode}")
     elif preset is not None:
         raise ConfigError(f"no preset file for env {env!r} (looked for {path})")
     if env is not None:

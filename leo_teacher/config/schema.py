@@ -18,6 +18,8 @@ DISTILL_TARGETS = ("argmax", "softmax", "kl")
 # Coordinator fields each student may set for itself in the ``per_student`` section.
 PER_STUDENT_FIELDS = ("distill_target", "distill_coef", "distill_tau", "value_distill_coef", "anneal_distill")
 GOAL_INPUTS = ("representation", "index")
+INPUT_NORMS = ("layer_norm", "batch_renorm")
+STUDENT_ARCHITECTURES = ("shared", "towers")
 
 
 class ConfigError(ValueError):
@@ -67,6 +69,10 @@ class TeacherConfig:
     eps_end: float = 0.01
     eps_decay_fraction: float = 0.2
     conv_features: int = -1  # 3x3 conv over map observations; -1: auto (16 for maps, else none)
+    # input normalisation: "layer_norm" (stateless) or "batch_renorm" (the paper's: map and flat
+    # features separately, running statistics); conv_norm: a LayerNorm after the conv (the paper's)
+    input_norm: str = "layer_norm"
+    conv_norm: bool = False
     # hindsight relabelling (mode pqn-her): extra goals per env and rollout, and how to pick them
     relabel_count: int = 4
     her_strategy: str = "mixed"
@@ -84,6 +90,13 @@ class StudentConfig:
     name: str = "mlp"
     goal_input: str = "representation"  # or "index": a learned embedding of the goal index
     conv_features: int = -1  # 3x3 conv over map observations; -1: auto (32 for maps, else none)
+    # MLP student shape: "shared" (one trunk for both heads) or "towers", the paper's PPO network:
+    # the goal's map part joined to the observation's map as channels before the conv, no
+    # normalisation, embedding_layers Dense+ReLU, then separate actor and critic towers
+    architecture: str = "shared"
+    embedding_layers: int = 1
+    actor_layers: int = 2
+    critic_layers: int = 4
     width: int = 256
     depth: int = 2
     lr: float = 2e-4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from leo_teacher.envs.base import ObsSpec
@@ -40,30 +41,87 @@ class Conv3x3(nn.Module):
         return patches @ kernel.reshape(9 * c, self.features) + bias
 
 
+class BatchRenorm(nn.Module):
+    """Batch renormalisation (Ioffe, 2017) over every axis but the last, as the paper's LEO input.
+
+    Training (``train=True``) normalises with the batch's statistics corrected towards the
+    running ones: x_hat = (x - mu_B) / sigma_B * r + d, r = clip(sigma_B / sigma, 1/r_max, r_max),
+    d = clip((mu_B - mu) / sigma, +-d_max), both without gradient, then updates the running
+    mean and variance (``batch_stats``) by ``momentum``. For the first ``warmup`` training calls
+    r = 1 and d = 0 (plain batch norm) while the running statistics settle. Otherwise it uses
+    the running statistics. A learned scale and bias follow.
+    """
+
+    momentum: float = 0.999
+    epsilon: float = 1e-3
+    r_max: float = 3.0
+    d_max: float = 5.0
+    warmup: int = 1000
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+        f = x.shape[-1]
+        mean = self.variable("batch_stats", "mean", lambda: jnp.zeros((f,), jnp.float32))
+        var = self.variable("batch_stats", "var", lambda: jnp.ones((f,), jnp.float32))
+        steps = self.variable("batch_stats", "steps", lambda: jnp.zeros((), jnp.int32))
+        scale = self.param("scale", nn.initializers.ones, (f,))
+        bias = self.param("bias", nn.initializers.zeros, (f,))
+        sigma = jnp.sqrt(var.value + self.epsilon)
+        if train and not self.is_initializing():
+            axes = tuple(range(x.ndim - 1))
+            mu_b, var_b = x.mean(axis=axes), x.var(axis=axes)
+            sigma_b = jnp.sqrt(var_b + self.epsilon)
+            warmed = steps.value >= self.warmup
+            r = jnp.where(warmed, jnp.clip(sigma_b / sigma, 1.0 / self.r_max, self.r_max), 1.0)
+            d = jnp.where(warmed, jnp.clip((mu_b - mean.value) / sigma, -self.d_max, self.d_max), 0.0)
+            x_hat = (x - mu_b) / sigma_b * jax.lax.stop_gradient(r) + jax.lax.stop_gradient(d)
+            mean.value = self.momentum * mean.value + (1.0 - self.momentum) * jax.lax.stop_gradient(mu_b)
+            var.value = self.momentum * var.value + (1.0 - self.momentum) * jax.lax.stop_gradient(var_b)
+            steps.value = steps.value + 1
+        else:
+            x_hat = (x - mean.value) / sigma
+        return x_hat * scale + bias
+
+
 class Trunk(nn.Module):
     """Input normalisation, an optional conv over the map part, then Dense+LayerNorm+ReLU.
 
     A map observation (``obs_spec.map_shape`` set and ``conv_features > 0``) goes through one
     3x3 conv before being flattened beside the flat features, as in the paper's Craftax nets.
+    ``input_norm``: "layer_norm" normalises the joined features without running statistics
+    (stateless, seed-deterministic); "batch_renorm" normalises the map (per channel) and the
+    flat features separately before the conv, as the paper's LEO network does. ``conv_norm``
+    adds a LayerNorm after the conv (the paper's LEO network).
     """
 
     obs_spec: ObsSpec
     width: int
     depth: int
     conv_features: int = 0
+    input_norm: str = "layer_norm"
+    conv_norm: bool = False
 
     @nn.compact
-    def __call__(self, obs: jnp.ndarray, extra: jnp.ndarray | None = None) -> jnp.ndarray:
-        x = obs
-        if self.obs_spec.map_shape is not None and self.conv_features > 0:
-            m = self.obs_spec.map_size
-            grid = obs[..., :m].reshape(obs.shape[:-1] + tuple(self.obs_spec.map_shape))
-            grid = nn.relu(Conv3x3(self.conv_features)(grid))
-            x = jnp.concatenate([grid.reshape(obs.shape[:-1] + (-1,)), obs[..., m:]], axis=-1)
+    def __call__(self, obs: jnp.ndarray, extra: jnp.ndarray | None = None, train: bool = False) -> jnp.ndarray:
+        renorm = self.input_norm == "batch_renorm"
+        m = self.obs_spec.map_size if self.obs_spec.map_shape is not None and self.conv_features > 0 else 0
+        flat = obs[..., m:]
         if extra is not None:
-            x = jnp.concatenate([x, extra], axis=-1)
-        # Input normalisation without running statistics: stateless and seed-deterministic.
-        x = nn.LayerNorm(use_scale=False, use_bias=False)(x)
+            flat = jnp.concatenate([flat, extra], axis=-1)
+        if renorm:
+            flat = BatchRenorm()(flat, train)
+        if m:
+            grid = obs[..., :m].reshape(obs.shape[:-1] + tuple(self.obs_spec.map_shape))
+            if renorm:
+                grid = BatchRenorm()(grid, train)
+            grid = Conv3x3(self.conv_features)(grid)
+            if self.conv_norm:
+                grid = nn.LayerNorm()(grid)
+            x = jnp.concatenate([nn.relu(grid).reshape(obs.shape[:-1] + (-1,)), flat], axis=-1)
+        else:
+            x = flat
+        if not renorm:
+            x = nn.LayerNorm(use_scale=False, use_bias=False)(x)
         for _ in range(self.depth):
             x = nn.relu(nn.LayerNorm()(nn.Dense(self.width)(x)))
         return x
@@ -137,18 +195,21 @@ class LeoNetwork(nn.Module):
     width: int = 256
     depth: int = 2
     conv_features: int = 0
+    input_norm: str = "layer_norm"
+    conv_norm: bool = False
 
     def setup(self):
-        self.trunk = Trunk(self.obs_spec, self.width, self.depth, self.conv_features)
+        self.trunk = Trunk(self.obs_spec, self.width, self.depth, self.conv_features, self.input_norm,
+                           self.conv_norm)
         self.head = GoalActionHead(self.width, self.num_goals, self.num_actions)
 
-    def __call__(self, obs: jnp.ndarray) -> jnp.ndarray:
+    def __call__(self, obs: jnp.ndarray, train: bool = False) -> jnp.ndarray:
         # Each goal's return is a discounted single success, so values live in [0, 1].
-        return nn.sigmoid(self.head(self.trunk(obs)))
+        return nn.sigmoid(self.head(self.trunk(obs, train=train)))
 
-    def taken(self, obs: jnp.ndarray, action: jnp.ndarray) -> jnp.ndarray:
+    def taken(self, obs: jnp.ndarray, action: jnp.ndarray, train: bool = False) -> jnp.ndarray:
         """Q(s, g, a_taken) for every goal, [B, G]: what a TD update needs, at ~1/A of the head's cost."""
-        return nn.sigmoid(self.head.taken(self.trunk(obs), action))
+        return nn.sigmoid(self.head.taken(self.trunk(obs, train=train), action))
 
 
 class GoalQNetwork(nn.Module):
@@ -163,8 +224,11 @@ class GoalQNetwork(nn.Module):
     width: int = 256
     depth: int = 2
     conv_features: int = 0
+    input_norm: str = "layer_norm"
+    conv_norm: bool = False
 
     @nn.compact
-    def __call__(self, obs: jnp.ndarray, goal: jnp.ndarray) -> jnp.ndarray:
-        h = Trunk(self.obs_spec, self.width, self.depth, self.conv_features)(obs, goal)
+    def __call__(self, obs: jnp.ndarray, goal: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+        h = Trunk(self.obs_spec, self.width, self.depth, self.conv_features, self.input_norm, self.conv_norm)(
+            obs, goal, train)
         return nn.sigmoid(nn.Dense(self.num_actions)(h))

@@ -25,13 +25,37 @@ def _minibatches(rng: jax.Array, data: Any, num_minibatches: int, epochs: int) -
     return jax.tree_util.tree_map(lambda x: x.reshape((-1,) + x.shape[2:]), batches)
 
 
+STATS = "batch_stats"  # a Flax variable collection updated by the forward pass, not by gradients
+
+
+def has_stats(params: Any) -> bool:
+    """Whether ``params`` (Flax variables) carry running statistics (BatchRenorm)."""
+    return isinstance(params, dict) and STATS in params
+
+
+def trainable(params: Any) -> Any:
+    """What the optimiser trains: everything but the running statistics."""
+    return {k: v for k, v in params.items() if k != STATS} if has_stats(params) else params
+
+
 def _sgd(learner: Learner, tx: optax.GradientTransformation, loss_fn: Callable, batches: Any):
-    """Scan one gradient step per minibatch; returns the learner and the mean metrics."""
+    """Scan one gradient step per minibatch; returns the learner and the mean metrics.
+
+    With running statistics in the parameters, ``loss_fn`` returns ``(loss, (metrics, new
+    statistics))``: the gradient step trains the rest, the statistics are replaced.
+    """
 
     def step(learner: Learner, batch):
-        (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(learner.params, batch)
-        updates, opt_state = tx.update(grads, learner.opt_state, learner.params)
-        params = optax.apply_updates(learner.params, updates)
+        if not has_stats(learner.params):
+            (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(learner.params, batch)
+            updates, opt_state = tx.update(grads, learner.opt_state, learner.params)
+            params = optax.apply_updates(learner.params, updates)
+            return Learner(params=params, opt_state=opt_state), metrics
+        train = trainable(learner.params)
+        (_, (metrics, stats)), grads = jax.value_and_grad(
+            lambda p: loss_fn({**p, STATS: learner.params[STATS]}, batch), has_aux=True)(train)
+        updates, opt_state = tx.update(grads, learner.opt_state, train)
+        params = {**optax.apply_updates(train, updates), STATS: stats}
         return Learner(params=params, opt_state=opt_state), metrics
 
     learner, metrics = jax.lax.scan(step, learner, batches)

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 from leo_teacher.config import Config
 from leo_teacher.core import losses
 from leo_teacher.core.networks import GoalQNetwork, resolve_conv
+from leo_teacher.core.sgd import trainable
 from leo_teacher.core.state import Advice, Learner
 from leo_teacher.teachers.base import TDBatch, TDHParams, flat, teacher_optimiser
 from leo_teacher.teachers.leo import DiscreteTeacher, refuse_export
@@ -31,14 +32,14 @@ class GoalQTeacher(DiscreteTeacher):
     def build(cls, config: Config, env, gamma: float, relabel: str) -> "GoalQTeacher":
         t = config.teacher
         conv = resolve_conv(t.conv_features, env.obs_spec, auto=16)
-        net = GoalQNetwork(env.obs_spec, env.num_actions, t.width, t.depth, conv)
+        net = GoalQNetwork(env.obs_spec, env.num_actions, t.width, t.depth, conv, t.input_norm, t.conv_norm)
         return cls(net, teacher_optimiser(config), TDHParams.from_config(config, gamma), env.goal_set.num_goals,
                    env.num_actions, jnp.asarray(env.goal_set.reps), Relabelling.from_config(config, relabel),
                    config.coordinator.mode)
 
     def init(self, key, obs):
         params = self.net.init(key, obs[:1], self.goal_reps[:1])
-        return Learner(params=params, opt_state=self.tx.init(params))
+        return Learner(params=params, opt_state=self.tx.init(trainable(params)))
 
     def goal_values(self, params, obs, goal):
         return self.net.apply(params, obs, self.goal_reps[goal])
@@ -49,10 +50,12 @@ class GoalQTeacher(DiscreteTeacher):
         B = obs.shape[0]
         return Advice(q=q_goal, action=None, value=q_goal.max(axis=-1)), jnp.zeros((B, 0))
 
-    def _pairs(self, params, obs: jnp.ndarray, goals: jnp.ndarray) -> jnp.ndarray:
-        """Values [B * K, A] of each observation [B, D] with each of its K goals [B, K]."""
+    def _pairs(self, params, obs: jnp.ndarray, goals: jnp.ndarray, train: bool = False):
+        """Values [B * K, A] of each observation [B, D] with each of its K goals [B, K]
+        (with ``train``: and the network's updated running statistics, or None)."""
         K = goals.shape[-1]
-        return self.net.apply(params, jnp.repeat(obs, K, axis=0), self.goal_reps[goals.reshape(-1)])
+        inputs = (jnp.repeat(obs, K, axis=0), self.goal_reps[goals.reshape(-1)])
+        return self.apply_train(params, *inputs) if train else self.net.apply(params, *inputs)
 
     def targets(self, params, traj, last_obs, rng):
         goals = training_goals(rng, traj, self.num_goals, self.relabelling)  # [T, B, K]
@@ -64,9 +67,9 @@ class GoalQTeacher(DiscreteTeacher):
 
     def q_taken(self, params, batch):
         mb, K = batch.goal.shape
-        q = self._pairs(params, batch.obs.astype(jnp.float32), batch.goal)
+        q, stats = self._pairs(params, batch.obs.astype(jnp.float32), batch.goal, train=True)
         a = jnp.repeat(batch.action, K)
-        return jnp.take_along_axis(q, a[:, None], axis=-1)[:, 0].reshape(mb, K)
+        return jnp.take_along_axis(q, a[:, None], axis=-1)[:, 0].reshape(mb, K), stats
 
     def export_forward(self):
         raise refuse_export(self.mode)

@@ -16,7 +16,7 @@ from leo_teacher.config import Config, ConfigError
 from leo_teacher.core import losses
 from leo_teacher.core.distributions import epsilon_greedy
 from leo_teacher.core.networks import LeoNetwork, resolve_conv
-from leo_teacher.core.sgd import sgd_update
+from leo_teacher.core.sgd import STATS, has_stats, sgd_update, trainable
 from leo_teacher.core.state import Advice, Learner, Transition
 from leo_teacher.teachers.base import ExportForward, TDBatch, TDHParams, flat, next_step, td_loss_metrics, teacher_optimiser
 
@@ -36,6 +36,13 @@ class DiscreteTeacher:
         """The taken action's values for each transition's goal columns, [mb, K]."""
         raise NotImplementedError
 
+    def apply_train(self, params, *args, **kwargs):
+        """The network in training mode: (output, its updated running statistics or None)."""
+        if not has_stats(params):
+            return self.net.apply(params, *args, **kwargs), None
+        out, new = self.net.apply(params, *args, train=True, mutable=[STATS], **kwargs)
+        return out, new[STATS]
+
     def targets(self, params, traj: Transition, last_obs: jnp.ndarray, rng: jax.Array) -> TDBatch:
         """The flat training data of this rollout, targets fixed."""
         raise NotImplementedError
@@ -54,9 +61,10 @@ class DiscreteTeacher:
         batch = self.targets(learner.params, traj, last_obs, k_goals)
 
         def loss_fn(params, b: TDBatch):
-            q_taken = self.q_taken(params, b)
+            q_taken, stats = self.q_taken(params, b)
             loss = losses.leo_td_loss(q_taken, b.target)
-            return loss, td_loss_metrics(loss, q_taken)
+            metrics = td_loss_metrics(loss, q_taken)
+            return loss, (metrics if stats is None else (metrics, stats))
 
         return sgd_update(k_sgd, learner, self.tx, loss_fn, batch, self.hp.minibatch_size, self.hp.epochs)
 
@@ -68,13 +76,14 @@ class LeoTeacher(DiscreteTeacher):
     def build(cls, config: Config, env, gamma: float) -> "LeoTeacher":
         t = config.teacher
         conv = resolve_conv(t.conv_features, env.obs_spec, auto=16)
-        net = LeoNetwork(env.obs_spec, env.goal_set.num_goals, env.num_actions, t.width, t.depth, conv)
+        net = LeoNetwork(env.obs_spec, env.goal_set.num_goals, env.num_actions, t.width, t.depth, conv,
+                         t.input_norm, t.conv_norm)
         return cls(net, teacher_optimiser(config), TDHParams.from_config(config, gamma),
                    env.goal_set.num_goals, env.num_actions)
 
     def init(self, key, obs):
         params = self.net.init(key, obs[:1])
-        return Learner(params=params, opt_state=self.tx.init(params))
+        return Learner(params=params, opt_state=self.tx.init(trainable(params)))
 
     def values(self, params, obs: jnp.ndarray) -> jnp.ndarray:
         """Every goal's values of every action, [B, G, A]."""
@@ -94,7 +103,7 @@ class LeoTeacher(DiscreteTeacher):
         return TDBatch(obs=flat(traj.obs), action=flat(traj.action), target=flat(y))
 
     def q_taken(self, params, batch):  # [mb, G], without computing the other actions' values
-        return self.net.apply(params, batch.obs.astype(jnp.float32), batch.action, method="taken")
+        return self.apply_train(params, batch.obs.astype(jnp.float32), batch.action, method="taken")
 
     def export_forward(self) -> ExportForward:
         return ExportForward(self.values, ["q [B, G, A]"])
