@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from leo_teacher.config import build_config, parse_set
+from leo_teacher.config import ConfigError, build_config, parse_set
 from leo_teacher.core.coordinator import Coordinator
 from leo_teacher.core.rollout import rollout, sample_goals
 from leo_teacher.envs import make_env
@@ -88,3 +88,18 @@ def test_several_students_share_the_envs():
     assert coord.slice_size == cfg.env.num_envs // 2
     _, metrics = coord.chunk_fn(1)(coord.init(0))
     assert "distill_loss/mlp" in metrics
+
+
+def test_students_can_be_evaluated_sampling_their_actions():
+    from leo_teacher.core.evaluation import make_evaluator
+
+    cfg = tiny("teacher-as-teacher", "run.eval_policy=sample")
+    coord = Coordinator(cfg, make_env(cfg.env))
+    policies = coord.scored_policies()
+    assert policies["mlp"].stochastic and not policies["teacher"].stochastic
+    state = coord.init(0)
+    evaluate = make_evaluator(coord.env, 2, 8, stochastic=True)(policies["mlp"].act)
+    success = np.asarray(evaluate(policies["mlp"].params_of(state), jax.random.PRNGKey(0)))
+    assert success.shape == (coord.num_goals,) and np.all((0 <= success) & (success <= 1))
+    with pytest.raises(ConfigError, match="run.eval_policy"):
+        tiny("teacher-as-teacher", "run.eval_policy=argmax")

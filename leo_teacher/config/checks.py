@@ -6,6 +6,7 @@ from leo_teacher.config.schema import (
     DISTILL_TARGETS,
     GOAL_INPUTS,
     HER_STRATEGIES,
+    EVAL_POLICIES,
     INPUT_NORMS,
     STUDENT_ARCHITECTURES,
     MODES,
@@ -46,7 +47,8 @@ def validate(cfg: Config) -> None:
             f"unknown student.goal_input {cfg.student.goal_input!r}; valid: {', '.join(GOAL_INPUTS)}"
         )
     for key, value, valid in (("teacher.input_norm", cfg.teacher.input_norm, INPUT_NORMS),
-                              ("student.architecture", cfg.student.architecture, STUDENT_ARCHITECTURES)):
+                              ("student.architecture", cfg.student.architecture, STUDENT_ARCHITECTURES),
+                              ("run.eval_policy", cfg.run.eval_policy, EVAL_POLICIES)):
         if value not in valid:
             raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(valid)}")
     if cfg.teacher.her_strategy not in HER_STRATEGIES:

@@ -153,27 +153,33 @@ class Coordinator:
 
     # ------------------------------------------------------------------ policies
 
-    def greedy_policies(self) -> dict:
-        """name -> (policy(params, obs [B, D], goal [B]) -> greedy action, its params getter)."""
+    def greedy_policies(self, sample: bool = False) -> dict:
+        """name -> (policy(params, obs [B, D], goal [B]) -> greedy action, its params getter).
+
+        With ``sample`` the students' policies sample their actions and take a PRNG key last.
+        """
         out = {}
         for i, (name, student) in enumerate(zip(self.student_names, self.students)):
 
-            def act(params, obs, goal, student=student):
-                return self.dist.mode(student.apply(params, obs, self.goal_reps[goal])[0])
+            def act(params, obs, goal, key=None, student=student):
+                out = student.apply(params, obs, self.goal_reps[goal])[0]
+                return self.dist.sample(key, out)[0] if sample else self.dist.mode(out)
 
             out[name] = (act, lambda s, i=i: s.students[i].params)
         out["teacher"] = (self.teacher.greedy, lambda s: s.teacher.params)
         return out
 
     def scored_policies(self) -> dict[str, ScoredPolicy]:
-        """The policies a run evaluates: the acting one(s), and the teacher wherever it learned."""
-        greedy = self.greedy_policies()
+        """The policies a run evaluates: the acting one(s), and the teacher wherever it learned
+        (students greedy, or sampling with ``run.eval_policy=sample``)."""
+        sample = self.config.run.eval_policy == "sample"
+        greedy = self.greedy_policies(sample)
         names = {"student": list(self.student_names), "teacher": ["teacher"], "random": []}[self.mode.actor]
         if self.schedule.train_teacher and "teacher" not in names:
             names.append("teacher")
         if not names:
             return {"random": ScoredPolicy(random_policy(self.dist), lambda s: None, stochastic=True)}
-        return {n: ScoredPolicy(*greedy[n]) for n in names}
+        return {n: ScoredPolicy(*greedy[n], stochastic=sample and n != "teacher") for n in names}
 
     def headline_policy(self) -> str:
         """The policy whose figures head the summary: the actor's."""
