@@ -48,6 +48,10 @@ def test_env_protocol_auto_reset_and_desynchronised_episodes():
     moved = np.abs(np.asarray(next_obs)[end] - np.asarray(obs_seq)[end]).max(axis=-1)
     assert np.all(moved > 0)  # ended envs continue from a fresh state
     assert env.goal_set.achieved(obs_seq[0]).shape == (16, 12)
+    # evaluation episodes start from states of their own bank, never from training's
+    train_starts = {tuple(np.round(q, 6)) for q in np.asarray(env._bank.q)}
+    eval_state, _ = env.reset(jax.random.PRNGKey(2), 64, evaluation=True)
+    assert not any(tuple(np.round(q, 6)) in train_starts for q in np.asarray(eval_state.pipeline.q))
     _, eval_obs = env.reset(jax.random.PRNGKey(0), 4, evaluation=True)
     assert eval_obs.shape == (4, 8)
 

@@ -118,7 +118,10 @@ class BraxReacher:
         self.max_episode_steps = episode_length
         self.random_start_steps = max(1, min(random_start_steps, episode_length))
         self.obs_spec = ObsSpec(size=8)
-        self._bank = jax.jit(self._fresh, static_argnums=1)(jax.random.PRNGKey(0), BANK_SIZE)
+        fresh = jax.jit(self._fresh, static_argnums=1)
+        self._bank = fresh(jax.random.PRNGKey(0), BANK_SIZE)
+        # Evaluation episodes start from their own bank: states training never starts from.
+        self._eval_bank = fresh(jax.random.PRNGKey(1), BANK_SIZE)
         targets = target_positions(goal_rings, goals_per_ring)
         self.targets = targets
         names = tuple(f"target/{k // goals_per_ring:02d}-{k % goals_per_ring:02d}" for k in range(len(targets)))
@@ -163,10 +166,10 @@ class BraxReacher:
                                maxval=jnp.array([jnp.pi, 2.9]))
         return jax.vmap(self._init_one)(q)
 
-    def _draw(self, rng: jax.Array, num_envs: int):
-        """``num_envs`` initial states drawn uniformly from the bank."""
+    def _draw(self, rng: jax.Array, num_envs: int, evaluation: bool = False):
+        """``num_envs`` initial states drawn uniformly from the training (or evaluation) bank."""
         idx = jax.random.randint(rng, (num_envs,), 0, BANK_SIZE)
-        return jax.tree_util.tree_map(lambda x: x[idx], self._bank)
+        return jax.tree_util.tree_map(lambda x: x[idx], self._eval_bank if evaluation else self._bank)
 
     # ------------------------------------------------------------------ Env protocol
 
@@ -177,7 +180,7 @@ class BraxReacher:
     @partial(jax.jit, static_argnums=(0, 2, 3))
     def _reset(self, rng: jax.Array, num_envs: int, evaluation: bool):
         k_q, k_t = jax.random.split(rng)
-        pipeline_state = self._draw(k_q, num_envs)
+        pipeline_state = self._draw(k_q, num_envs, evaluation)
         t = start_steps(k_t, num_envs, self.random_start_steps, evaluation)
         return ReacherState(pipeline=pipeline_state, t=t), self._obs(pipeline_state)
 
