@@ -103,3 +103,15 @@ def test_students_can_be_evaluated_sampling_their_actions():
     assert success.shape == (coord.num_goals,) and np.all((0 <= success) & (success <= 1))
     with pytest.raises(ConfigError, match="run.eval_policy"):
         tiny("teacher-as-teacher", "run.eval_policy=argmax")
+
+
+def test_watkins_traces_train_the_leo_teacher_and_are_refused_elsewhere():
+    cfg = tiny("teacher-as-actor", "teacher.trace=watkins", "teacher.td_lambda=0.65")
+    coord = Coordinator(cfg, make_env(cfg.env))
+    state = coord.init(0)
+    _, traj = jax.jit(lambda s, k: rollout(coord, s, k))(state, jax.random.PRNGKey(0))
+    assert traj.teacher_greedy.shape == traj.achieved.shape and traj.teacher_greedy.dtype == jnp.int8
+    _, metrics = coord.chunk_fn(1)(state)
+    assert np.all(np.isfinite(metrics["teacher_loss"]))
+    with pytest.raises(ConfigError, match="teacher.trace=watkins"):
+        Coordinator(tiny("pqn-her", "teacher.trace=watkins"), make_env(cfg.env))

@@ -202,3 +202,22 @@ def test_distillation_never_trains_the_teacher(loss):
     s, q = jnp.array([[0.1, 0.4, -0.2]]), jnp.array([[0.3, 0.8, 0.5]])
     assert np.all(np.asarray(jax.grad(loss, argnums=1)(s, q)) == 0)
     assert np.any(np.asarray(jax.grad(loss, argnums=0)(s, q)) != 0)
+
+
+def test_watkins_lambda_targets_by_hand():
+    # T = 2, one env, two goals; gamma 0.9, lambda 0.5; nothing achieved, no episode end.
+    achieved = jnp.zeros((2, 1, 2), bool)
+    end = jnp.zeros((2, 1), bool)
+    q_next = jnp.array([[[0.4, 0.4]], [[0.8, 0.8]]])  # max_a Q(s1), max_a Q(s2) per goal
+    # a1 was greedy for goal 0, not for goal 1; after the last step the trace is irrelevant.
+    greedy = jnp.array([[[True, False]], [[True, True]]])
+    y = losses.watkins_lambda_targets(achieved, end, q_next, greedy, 0.9, 0.5)
+    # y1 = 0.9 * 0.8 = 0.72 for both goals
+    # goal 0 (trace on): y0 = 0.9 * (0.5 * 0.4 + 0.5 * 0.72) = 0.504
+    # goal 1 (trace cut): y0 = 0.9 * 0.4 = 0.36
+    np.testing.assert_allclose(y[:, 0], [[0.504, 0.36], [0.72, 0.72]], rtol=1e-6)
+    # with every action greedy it is Peng's Q(lambda); with lambda 0 both are one-step targets
+    np.testing.assert_allclose(losses.watkins_lambda_targets(achieved, end, q_next, jnp.ones_like(greedy), 0.9, 0.5),
+                               losses.leo_lambda_targets(achieved, end, q_next, 0.9, 0.5), rtol=1e-6)
+    np.testing.assert_allclose(losses.watkins_lambda_targets(achieved, end, q_next, greedy, 0.9, 0.0),
+                               losses.leo_td_targets(achieved, end, q_next, 0.9), rtol=1e-6)

@@ -8,6 +8,7 @@ from leo_teacher.config.schema import (
     HER_STRATEGIES,
     EVAL_POLICIES,
     INPUT_NORMS,
+    TRACES,
     STUDENT_ARCHITECTURES,
     MODES,
     Config,
@@ -48,7 +49,8 @@ def validate(cfg: Config) -> None:
         )
     for key, value, valid in (("teacher.input_norm", cfg.teacher.input_norm, INPUT_NORMS),
                               ("student.architecture", cfg.student.architecture, STUDENT_ARCHITECTURES),
-                              ("run.eval_policy", cfg.run.eval_policy, EVAL_POLICIES)):
+                              ("run.eval_policy", cfg.run.eval_policy, EVAL_POLICIES),
+                              ("teacher.trace", cfg.teacher.trace, TRACES)):
         if value not in valid:
             raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(valid)}")
     if cfg.teacher.her_strategy not in HER_STRATEGIES:
@@ -129,9 +131,14 @@ def check_action_space(cfg: Config, continuous: bool, env_name: str) -> None:
     """Modes and distillation targets that need discrete actions are refused on continuous envs."""
     from leo_teacher.config.modes import MODE_TABLE
 
+    mode = cfg.coordinator.mode
+    if cfg.teacher.trace == "watkins" and (continuous or not MODE_TABLE[mode].all_goals_teacher):
+        raise ConfigError(
+            f"teacher.trace=watkins cuts traces at non-greedy discrete actions: it needs the discrete LEO "
+            f"teacher, not mode {mode} on {env_name}; use teacher.trace=peng (or teacher.td_lambda=0)"
+        )
     if not continuous:
         return
-    mode = cfg.coordinator.mode
     if MODE_TABLE[mode].student_algorithm == "pqn":
         raise ConfigError(
             f"mode {mode} needs discrete actions (a PQN student); on the continuous env {env_name} "

@@ -21,6 +21,7 @@ GOAL_INPUTS = ("representation", "index")
 INPUT_NORMS = ("layer_norm", "batch_renorm")
 STUDENT_ARCHITECTURES = ("shared", "towers")
 EVAL_POLICIES = ("greedy", "sample")
+TRACES = ("peng", "watkins")
 
 
 class ConfigError(ValueError):
@@ -65,6 +66,9 @@ class TeacherConfig:
     minibatch_size: int = 512
     gamma: float | None = None  # None: 0.99 when the teacher acts, 0.995 when a student acts
     td_lambda: float = 0.0  # 0: one-step targets (DESIGN §1); >0: PQN-style Q(lambda)
+    # lambda-returns for all goals from one behaviour: "peng" lets every goal's trace run on;
+    # "watkins" cuts goal g's trace where the taken action was not greedy for g (discrete LEO)
+    trace: str = "peng"
     # epsilon when the teacher acts (continuous actions: the std of its Gaussian action noise)
     eps_start: float = 0.2
     eps_end: float = 0.01

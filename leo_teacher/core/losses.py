@@ -52,6 +52,35 @@ def leo_lambda_targets(
     return ys
 
 
+def watkins_lambda_targets(
+    achieved_next: jnp.ndarray,
+    episode_end: jnp.ndarray,
+    next_q_max: jnp.ndarray,
+    next_greedy: jnp.ndarray,
+    gamma: float,
+    lam: float,
+) -> jnp.ndarray:
+    """Per-goal Watkins Q(lambda) targets over a time-major rollout ([T, B, G]).
+
+    As :func:`leo_lambda_targets`, but goal g's trace through step t+1 continues only where the
+    action taken at t+1 was greedy for g (``next_greedy`` [T, B, G], bool); elsewhere the target
+    bootstraps from max_a Q(s_{t+1}, g, a) alone, as an off-policy return must for a goal the
+    behaviour did not pursue: y_t = r_t + gamma * (1 - done_t) * (c_{t+1} ? (1 - lam) * q_{t+1}
+    + lam * y_{t+1} : q_{t+1}).
+    """
+    r = achieved_next.astype(jnp.float32)
+    not_done = 1.0 - jnp.logical_or(achieved_next, episode_end[..., None]).astype(jnp.float32)
+
+    def backward(next_return, x):
+        r_t, nd_t, q_next, greedy_next = x
+        boot = jnp.where(greedy_next, (1.0 - lam) * q_next + lam * next_return, q_next)
+        y = r_t + gamma * nd_t * boot
+        return y, y
+
+    _, ys = jax.lax.scan(backward, next_q_max[-1], (r, not_done, next_q_max, next_greedy), reverse=True)
+    return ys
+
+
 def leo_td_loss(q_taken: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:
     """All-goals TD loss: 0.5 * mean over batch and goals of (Q(s, g, a) - y_g)^2.
 

@@ -90,9 +90,9 @@ def rollout(c, state: TrainState, rng: jax.Array) -> tuple[ActorState, Transitio
     def step(actors: ActorState, key):
         k_act, k_eps, k_env, k_goal = jax.random.split(key, 4)
         if c.needs_teacher_values:
-            advice, bootstrap = c.teacher.observe(state.teacher.params, actors.obs, actors.goal, k_eps)
+            advice, bootstrap, greedy = c.teacher.observe(state.teacher.params, actors.obs, actors.goal, k_eps)
         else:
-            advice, bootstrap = c.teacher.blank(B)
+            advice, bootstrap, greedy = c.teacher.blank(B)
         if c.schedule.needs_student:
             out, value = student_outputs(c, state.students, actors.obs, actors.goal)
         else:
@@ -109,7 +109,8 @@ def rollout(c, state: TrainState, rng: jax.Array) -> tuple[ActorState, Transitio
                                   hit, res.episode_end)
         tr = Transition(obs=actors.obs.astype(c.obs_store_dtype), action=action, goal=actors.goal,
                         reward=hit.astype(jnp.float32), goal_done=goal_done, episode_end=res.episode_end,
-                        achieved=achieved, logp=logp, value=value, advice=advice, teacher_bootstrap=bootstrap)
+                        achieved=achieved, logp=logp, value=value, advice=advice, teacher_bootstrap=bootstrap,
+                        teacher_greedy=greedy)
         actors = ActorState(
             env_state=env_state,
             obs=res.obs,

@@ -85,3 +85,4 @@ class Transition:
     value: jnp.ndarray  # [B] the acting student's value estimate
     advice: Advice  # the teacher's record for the commanded goal
     teacher_bootstrap: jnp.ndarray  # [B, G] each goal's bootstrap value at s (all-goals teachers)
+    teacher_greedy: jnp.ndarray | None = None  # [B, G] int8 greedy action per goal at s (Watkins traces)

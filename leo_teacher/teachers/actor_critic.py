@@ -55,7 +55,7 @@ class ContinuousTeacher:
         self.num_goals, self.action_dim = num_goals, action_dim
 
     def blank(self, batch: int):
-        return Advice.blank(batch, 0, self.action_dim), jnp.zeros((batch, self.num_goals))
+        return Advice.blank(batch, 0, self.action_dim), jnp.zeros((batch, self.num_goals)), None
 
     def explore(self, k_act, k_eps, advice: Advice, eps):
         noise = eps * jax.random.normal(k_act, advice.action.shape)
@@ -99,7 +99,7 @@ class AllGoalsActorCriticTeacher(ContinuousTeacher):
         # Every goal's bootstrap value at this state (the previous step's targets need it).
         v, actions = self.bootstrap(params, obs, key)
         batch = jnp.arange(obs.shape[0])
-        return Advice(q=None, action=actions[batch, goal], value=v[batch, goal]), v
+        return Advice(q=None, action=actions[batch, goal], value=v[batch, goal]), v, None
 
     def greedy(self, params, obs, goal):
         return self.actions(params, obs)[jnp.arange(obs.shape[0]), goal]
@@ -148,7 +148,7 @@ class GoalTD3Teacher(ContinuousTeacher):
         rep = self.goal_reps[goal]
         a_goal = self.net.apply(params, obs, rep, method="act")
         v_goal = self.net.apply(params, obs, rep, a_goal, method="q").min(axis=0)
-        return Advice(q=None, action=a_goal, value=v_goal), jnp.zeros((obs.shape[0], 0))
+        return Advice(q=None, action=a_goal, value=v_goal), jnp.zeros((obs.shape[0], 0)), None
 
     def greedy(self, params, obs, goal):
         return self.net.apply(params, obs, self.goal_reps[goal], method="act")

@@ -27,11 +27,12 @@ class TDHParams(NamedTuple):
     td_lambda: float
     minibatch_size: int
     epochs: int
+    trace: str = "peng"  # "peng": every goal's trace runs on; "watkins": cut where a_t was not greedy for g
 
     @classmethod
     def from_config(cls, config: Config, gamma: float) -> "TDHParams":
         t = config.teacher
-        return cls(float(gamma), t.td_lambda, t.minibatch_size, t.epochs)
+        return cls(float(gamma), t.td_lambda, t.minibatch_size, t.epochs, t.trace)
 
 
 @struct.dataclass
@@ -61,11 +62,12 @@ class Teacher(Protocol):
         ...
 
     def observe(self, params: Any, obs: jnp.ndarray, goal: jnp.ndarray,
-                key: jax.Array) -> tuple[Advice, jnp.ndarray]:
-        """While acting: (advice for each env's commanded goal, bootstrap values [B, G] or [B, 0])."""
+                key: jax.Array) -> tuple[Advice, jnp.ndarray, jnp.ndarray | None]:
+        """While acting: (advice for each env's commanded goal, bootstrap values [B, G] or [B, 0],
+        each goal's greedy action [B, G] where the targets need it (Watkins traces), else None)."""
         ...
 
-    def blank(self, batch: int) -> tuple[Advice, jnp.ndarray]:
+    def blank(self, batch: int) -> tuple[Advice, jnp.ndarray, jnp.ndarray | None]:
         """What :meth:`observe` returns, as zeros, for rollouts that do not run the teacher."""
         ...
 

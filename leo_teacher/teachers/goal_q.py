@@ -48,7 +48,7 @@ class GoalQTeacher(DiscreteTeacher):
         # Bootstrap values are computed after the rollout, for the goals the update trains.
         q_goal = self.goal_values(params, obs, goal)
         B = obs.shape[0]
-        return Advice(q=q_goal, action=None, value=q_goal.max(axis=-1)), jnp.zeros((B, 0))
+        return Advice(q=q_goal, action=None, value=q_goal.max(axis=-1)), jnp.zeros((B, 0)), None
 
     def _pairs(self, params, obs: jnp.ndarray, goals: jnp.ndarray, train: bool = False):
         """Values [B * K, A] of each observation [B, D] with each of its K goals [B, K]

@@ -27,6 +27,7 @@ class DiscreteTeacher:
     def __init__(self, net, tx, hp: TDHParams, num_goals: int, num_actions: int):
         self.net, self.tx, self.hp = net, tx, hp
         self.num_goals, self.num_actions = num_goals, num_actions
+        self.action_dtype = jnp.int8 if num_actions <= 127 else jnp.int32  # per-goal greedy actions, stored
 
     def goal_values(self, params, obs: jnp.ndarray, goal: jnp.ndarray) -> jnp.ndarray:
         """Values of every action for one goal index per observation, [B, A]."""
@@ -48,7 +49,8 @@ class DiscreteTeacher:
         raise NotImplementedError
 
     def blank(self, batch: int):
-        return Advice.blank(batch, self.num_actions, 0), jnp.zeros((batch, self.num_goals))
+        greedy = jnp.zeros((batch, self.num_goals), self.action_dtype) if self.hp.trace == "watkins" else None
+        return Advice.blank(batch, self.num_actions, 0), jnp.zeros((batch, self.num_goals)), greedy
 
     def explore(self, k_act, k_eps, advice: Advice, eps):
         return epsilon_greedy(k_act, k_eps, advice.q, eps)
@@ -95,11 +97,20 @@ class LeoTeacher(DiscreteTeacher):
     def observe(self, params, obs, goal, key):
         q = self.values(params, obs)
         q_goal = q[jnp.arange(obs.shape[0]), goal]
-        return Advice(q=q_goal, action=None, value=q_goal.max(axis=-1)), q.max(axis=-1)
+        # Watkins traces cut where the taken action was not greedy for a goal: keep the argmax.
+        greedy = q.argmax(axis=-1).astype(self.action_dtype) if self.hp.trace == "watkins" else None
+        return Advice(q=q_goal, action=None, value=q_goal.max(axis=-1)), q.max(axis=-1), greedy
 
     def targets(self, params, traj, last_obs, rng):
         next_q_max = next_step(traj.teacher_bootstrap, self.values(params, last_obs).max(axis=-1))
-        y = losses.leo_lambda_targets(traj.achieved, traj.episode_end, next_q_max, self.hp.gamma, self.hp.td_lambda)
+        if self.hp.trace == "watkins":
+            taken_greedy = traj.teacher_greedy == traj.action[..., None].astype(self.action_dtype)  # [T, B, G]
+            next_greedy = next_step(taken_greedy, jnp.ones_like(taken_greedy[0]))
+            y = losses.watkins_lambda_targets(traj.achieved, traj.episode_end, next_q_max, next_greedy,
+                                              self.hp.gamma, self.hp.td_lambda)
+        else:
+            y = losses.leo_lambda_targets(traj.achieved, traj.episode_end, next_q_max, self.hp.gamma,
+                                          self.hp.td_lambda)
         return TDBatch(obs=flat(traj.obs), action=flat(traj.action), target=flat(y))
 
     def q_taken(self, params, batch):  # [mb, G], without computing the other actions' values
