@@ -79,6 +79,7 @@ def export_policy(run_dir: str | os.PathLike, out: str | os.PathLike, student: s
     import jax
 
     from leo_teacher import __version__
+    from leo_teacher.core.sgd import trainable
     from leo_teacher.run.loading import load_trained_run
 
     run_dir, out = Path(run_dir).resolve(), Path(out)  # orbax reads absolute paths only
@@ -98,7 +99,8 @@ def export_policy(run_dir: str | os.PathLike, out: str | os.PathLike, student: s
         goal_reps = np.zeros((coord.num_goals, 0), np.float32)  # the teacher reads no goal input
     else:
         module = coord.students[index]
-        leaves, treedef = jax.tree_util.tree_flatten(state.students[index].params)
+        params = state.students[index].params
+        leaves, treedef = jax.tree_util.tree_flatten(params)
 
         def forward(leaves, obs, goal_rep):
             return module.apply(jax.tree_util.tree_unflatten(treedef, leaves), obs, goal_rep)
@@ -154,7 +156,8 @@ def export_policy(run_dir: str | os.PathLike, out: str | os.PathLike, student: s
             "outputs": outputs,
         },
         "params": {"file": PARAMS_FILE, "num_arrays": len(leaves),
-                   "num_parameters": int(sum(np.size(x) for x in leaves))},
+                   # trained parameters only (running statistics such as BatchRenorm's are arrays too)
+                   "num_parameters": int(sum(np.size(x) for x in jax.tree_util.tree_leaves(trainable(params))))},
         "evaluation": {"seed": cfg.run.eval_seed, "repeats": cfg.run.eval_repeats,
                        "max_steps": cfg.run.eval_max_steps},
         "training": {
