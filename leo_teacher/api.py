@@ -61,12 +61,14 @@ def train(
     run_dir: str | Path | None = None,
     preset: str | None = None,
     overrides: dict[str, dict[str, Any]] | None = None,
-    overwrite: bool = True,
+    overwrite: bool = False,
     progress: bool = False,
 ) -> RunResult:
     """Train as ``python -m leo_teacher.train`` would, and return the loaded run.
 
-    ``overrides`` is a nested mapping, e.g. ``{"teacher": {"lr": 1e-3}}``.
+    ``overrides`` is a nested mapping, e.g. ``{"teacher": {"lr": 1e-3}}``. Like the CLI, an
+    existing run in ``run_dir`` is refused (ConfigError) unless ``overwrite=True``, and only what
+    a leo-teacher run wrote is ever deleted.
     """
     from leo_teacher.cli.common import enable_compilation_cache
     from leo_teacher.run.trainer import Trainer

@@ -160,7 +160,10 @@ def test_save_is_atomic_keeps_two_and_restores_exactly(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(checkpoint, "_manifest", crash)
-    with pytest.raises(OSError):
+    # A file-system error is the user's to fix: a ConfigError (exit 2) naming the kept checkpoint.
+    from leo_teacher.config import ConfigError
+
+    with pytest.raises(ConfigError, match="could not write checkpoint chunk_000004.*chunk_000003 is kept"):
         checkpoint.save(tmp_path, state(4), chunks_done=4, iteration=4, env_steps=4, metrics_rows=4,
                         train_seconds=0.0, config=Config())
     monkeypatch.undo()

@@ -21,6 +21,7 @@ from leo_teacher.config import ConfigError, EnvConfig, apply_overrides, parse_se
 from leo_teacher.artifact.policy import ArtifactError, load_policy
 
 RESULT_FILES = ("per_goal_success.csv", "summary.json")
+RESULT_TMP = ("summary.json.tmp",)
 
 
 def env_for(policy, env_name: str | None, set_items: Sequence[str]):
@@ -69,7 +70,7 @@ def evaluate_artifact(path: str | Path, run_dir: str | Path, env_name: str | Non
     """
     import jax
 
-    from leo_teacher.run import rundir
+    from leo_teacher.run import manifest, rundir, provenance
     from leo_teacher.core.evaluation import make_evaluator, summarize
 
     try:
@@ -85,12 +86,14 @@ def evaluate_artifact(path: str | Path, run_dir: str | Path, env_name: str | Non
         raise ConfigError("--repeats and --max-steps must be positive")
     run_dir = Path(run_dir)
     rundir.existing_files(run_dir, RESULT_FILES, "results", overwrite)
+    rundir.claim(run_dir, RESULT_FILES + RESULT_TMP, "evaluation", "results", overwrite)
 
     start = time.perf_counter()
     evaluate = make_evaluator(env, repeats, max_steps)(policy.jax_act)
     success = np.asarray(evaluate(policy.params, jax.random.PRNGKey(seed)))
     reachable = env.goal_set.reachable_mask()
     run_dir.mkdir(parents=True, exist_ok=True)
+    manifest.record(run_dir, RESULT_FILES + RESULT_TMP, "evaluation")
     rundir.write_per_goal(run_dir / "per_goal_success.csv", env.goal_set.names, reachable,
                           {policy.name: success})
     training = policy.metadata.get("training", {})
@@ -109,6 +112,7 @@ def evaluate_artifact(path: str | Path, run_dir: str | Path, env_name: str | Non
         "mode": training.get("mode"),
         "seed": training.get("seed"),
         "training_env_steps": training.get("env_steps"),
+        "machine": provenance.machine_record(),
     }
     rundir.write_json(run_dir / "summary.json", summary)
     return summary, success, env

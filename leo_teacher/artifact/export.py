@@ -24,9 +24,26 @@ from leo_teacher.artifact.policy import (
     METADATA_FILE,
     PARAMS_FILE,
     file_sha256,
+    metadata_sha256,
 )
+from leo_teacher.run import manifest, provenance
+
+ARTIFACT_FILES = (FUNCTION_FILE, PARAMS_FILE, METADATA_FILE)
 
 PLATFORMS = ("cpu", "cuda")
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    """``--out`` may be replaced only with ``overwrite`` and only when it is an artifact of ours."""
+    if not out.exists():
+        return
+    if not overwrite:
+        raise ConfigError(f"--out {out} already exists; pass --overwrite to replace it or choose another path")
+    if not out.is_dir():
+        raise ConfigError(f"--out {out} is a file, not a policy artifact; nothing was deleted; choose another --out")
+    ours, foreign, has_manifest = manifest.survey(out, "artifact")
+    if foreign:  # without a manifest every entry is foreign: a user's folder is never emptied
+        raise manifest.refuse_foreign(out, foreign, "--out", has_manifest)
 
 
 def _choose(coord, student: str | None, teacher: bool) -> tuple[str, int | None]:
@@ -83,8 +100,7 @@ def export_policy(run_dir: str | os.PathLike, out: str | os.PathLike, student: s
     from leo_teacher.run.loading import load_trained_run
 
     run_dir, out = Path(run_dir).resolve(), Path(out)  # orbax reads absolute paths only
-    if out.exists() and not overwrite:
-        raise ConfigError(f"--out {out} already exists; pass --overwrite to replace it or choose another path")
+    _check_out(out, overwrite)
     cfg, env, coord, state, info = load_trained_run(run_dir, seed_index)
     name, index = _choose(coord, student, teacher)
 
@@ -182,7 +198,10 @@ def export_policy(run_dir: str | os.PathLike, out: str | os.PathLike, student: s
         arrays = {f"param_{i:05d}": np.asarray(jax.device_get(x)) for i, x in enumerate(leaves)}
         np.savez(tmp / PARAMS_FILE, goal_reps=goal_reps, **arrays)
         meta["files"] = {f: file_sha256(tmp / f) for f in (FUNCTION_FILE, PARAMS_FILE)}
+        meta["machine"] = provenance.machine_record()
+        meta["metadata_sha256"] = metadata_sha256(meta)
         (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=1) + "\n")
+        manifest.record(tmp, ARTIFACT_FILES, "artifact")
         if out.exists():
             old = out.parent / f".{out.name}.old-{os.getpid()}"
             out.rename(old)

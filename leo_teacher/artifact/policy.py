@@ -46,6 +46,12 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def metadata_sha256(meta: dict) -> str:
+    """SHA-256 of the metadata's content, all fields but ``metadata_sha256`` itself (canonical JSON)."""
+    body = {k: v for k, v in meta.items() if k != "metadata_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
 def read_metadata(path: str | Path) -> dict:
     """The artifact's metadata, after checking the files against their recorded checksums."""
     path = Path(path)
@@ -64,6 +70,8 @@ def read_metadata(path: str | Path) -> dict:
             f"{path} has format {meta.get('format')!r} version {meta.get('format_version')!r}; this "
             f"loader reads {FORMAT!r} version {FORMAT_VERSION}; {fix} with this version"
         )
+    if meta.get("metadata_sha256") != metadata_sha256(meta):  # an edited metadata.json lies about the policy
+        raise ArtifactError(f"{path / METADATA_FILE} was edited or damaged (checksum mismatch); {fix}")
     for name, digest in meta["files"].items():
         f = path / name
         if not f.is_file():

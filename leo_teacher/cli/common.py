@@ -25,6 +25,23 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
+def describe_os_error(e: OSError) -> str:
+    """One line for a file-system failure: what failed on which path, and the fix."""
+    import errno
+
+    where = f" ({e.filename})" if e.filename else ""
+    what = e.strerror or str(e) or type(e).__name__
+    if isinstance(e, PermissionError):
+        fix = "choose a path you can write to, or fix its permissions"
+    elif e.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free disk space (or choose a path on another disk) and run again"
+    elif e.errno == errno.EROFS:
+        fix = "choose a path on a writable file system"
+    else:
+        fix = "check the path and run again"
+    return f"file system error{where}: {what}; {fix}"
+
+
 def run_command(body: Callable[[], int]) -> int:
     """Run a CLI's ``body`` with the compilation cache on; turn known failures into exit statuses."""
     from leo_teacher.run.faults import Interrupted, TrainingDiverged
@@ -34,6 +51,9 @@ def run_command(body: Callable[[], int]) -> int:
         return body()
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # unwritable path, disk full, ...: the file system's problem, not a bug
+        print(f"error: {describe_os_error(e)}", file=sys.stderr)
         return 2
     except TrainingDiverged as e:
         print(f"error: {e}", file=sys.stderr)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from leo_teacher.config.schema import (
     DISTILL_TARGETS,
     GOAL_INPUTS,
@@ -20,6 +22,79 @@ def _divisors_hint(n: int, near: int) -> str:
     divs = [d for d in range(1, n + 1) if n % d == 0]
     best = sorted(divs, key=lambda d: abs(d - near))[:2]
     return " or ".join(str(d) for d in sorted(best))
+
+
+INF = float("inf")
+# Every numeric field a user can set: (low, high, low included, high included). One place, so a
+# new field gets its range here; validate() refuses nan and values outside (exit status 2).
+RANGES: dict[str, tuple[float, float, bool, bool]] = {
+    "env.num_envs": (0, INF, False, False), "env.rollout_steps": (0, INF, False, False),
+    "env.size": (0, INF, False, False), "env.wall_prob": (0, 1, True, False),
+    "env.episode_length": (0, INF, False, False), "env.random_start_steps": (0, INF, True, False),
+    "env.reset_fraction": (0, 1, True, True), "env.bank_size": (0, INF, False, False),
+    "env.goal_rings": (0, INF, False, False), "env.goals_per_ring": (0, INF, False, False),
+    "env.goal_radius": (0, INF, False, False),
+    "teacher.width": (0, INF, False, False), "teacher.depth": (0, INF, True, False),
+    "teacher.lr": (0, INF, False, False), "teacher.max_grad_norm": (0, INF, False, False),
+    "teacher.epochs": (0, INF, True, False), "teacher.minibatch_size": (0, INF, False, False),
+    "teacher.gamma": (0, 1, True, False), "teacher.td_lambda": (0, 1, True, True),
+    "teacher.eps_start": (0, 1, True, True), "teacher.eps_end": (0, 1, True, True),
+    "teacher.eps_decay_fraction": (0, 1, True, True), "teacher.conv_features": (-1, INF, True, False),
+    "teacher.relabel_count": (0, INF, True, False), "teacher.head_width": (0, INF, False, False),
+    "teacher.target_noise": (0, INF, True, False), "teacher.target_noise_clip": (0, INF, True, False),
+    "student.conv_features": (-1, INF, True, False), "student.width": (0, INF, False, False),
+    "student.depth": (0, INF, True, False), "student.lr": (0, INF, False, False),
+    "student.max_grad_norm": (0, INF, False, False), "student.adam_eps": (0, INF, False, False),
+    "student.epochs": (0, INF, True, False), "student.minibatch_size": (0, INF, False, False),
+    "student.gamma": (0, 1, True, False), "student.gae_lambda": (0, 1, True, True),
+    "student.clip_eps": (0, INF, False, False), "student.entropy_coef": (0, INF, True, False),
+    "student.value_coef": (0, INF, True, False), "student.log_std_init": (-INF, INF, False, False),
+    "student.token_dim": (0, INF, False, False), "student.num_layers": (0, INF, False, False),
+    "student.num_heads": (0, INF, False, False), "student.mlp_ratio": (0, INF, False, False),
+    "student.chunk_size": (0, INF, False, False),
+    "coordinator.distill_coef": (0, INF, True, False), "coordinator.distill_tau": (0, INF, False, False),
+    "coordinator.value_distill_coef": (0, INF, True, False),
+    "coordinator.teacher_warmup_iterations": (0, INF, True, False),
+    "coordinator.teacher_value_weight": (0, 1, True, True),
+    "run.total_steps": (0, INF, True, False), "run.log_every": (0, INF, False, False),
+    "run.eval_every": (0, INF, True, False), "run.eval_repeats": (0, INF, False, False),
+    "run.eval_max_steps": (0, INF, False, False), "run.checkpoint_every": (0, INF, True, False),
+    "run.num_seeds": (0, INF, False, False), "run.devices": (0, INF, True, False),
+}
+
+
+def _range_text(low, high, low_in, high_in) -> str:
+    if high == INF and low == -INF:
+        return "finite"
+    if high == INF:
+        return "positive" if (low == 0 and not low_in) else f">= {low:g}" if low_in else f"> {low:g}"
+    return f"in {'[' if low_in else '('}{low:g}, {high:g}{']' if high_in else ')'}"
+
+
+def check_range(key: str, value) -> None:
+    """ConfigError unless ``value`` lies in RANGES[key] (nan and inf are never in range)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    low, high, low_in, high_in = RANGES[key]
+    ok = math.isfinite(value) and (low < value or (low_in and value == low)) and (
+        value < high or (high_in and value == high))
+    if not ok:
+        raise ConfigError(f"{key}={value} must be {_range_text(low, high, low_in, high_in)}; "
+                          f"set it with --set {key}=VALUE")
+
+
+def check_ranges(cfg: Config) -> None:
+    """Every RANGES field of ``cfg``, and the per-student coordinator fields, in range."""
+    for key in RANGES:
+        section, name = key.split(".")
+        check_range(key, getattr(getattr(cfg, section), name))
+    for student, values in cfg.per_student.items():
+        for name, value in values.items():
+            if f"coordinator.{name}" in RANGES:
+                try:
+                    check_range(f"coordinator.{name}", value)
+                except ConfigError as e:
+                    raise ConfigError(f"per_student.{student}.{e}") from None
 
 
 def validate(cfg: Config) -> None:
@@ -59,29 +134,7 @@ def validate(cfg: Config) -> None:
         )
     if cfg.teacher.relabel_count < 0:
         raise ConfigError(f"teacher.relabel_count={cfg.teacher.relabel_count} must be >= 0")
-    positive = {
-        "env.num_envs": cfg.env.num_envs,
-        "env.rollout_steps": cfg.env.rollout_steps,
-        "teacher.minibatch_size": cfg.teacher.minibatch_size,
-        "student.minibatch_size": cfg.student.minibatch_size,
-        "teacher.width": cfg.teacher.width,
-        "student.width": cfg.student.width,
-        "run.log_every": cfg.run.log_every,
-        "run.eval_repeats": cfg.run.eval_repeats,
-        "run.eval_max_steps": cfg.run.eval_max_steps,
-        "run.num_seeds": cfg.run.num_seeds,
-    }
-    for key, value in positive.items():
-        if value <= 0:
-            raise ConfigError(f"{key}={value} must be positive")
-    if cfg.run.devices < 0:
-        raise ConfigError(f"run.devices={cfg.run.devices} must be >= 0 (0: all devices)")
-    if cfg.run.total_steps < 0:
-        raise ConfigError(f"run.total_steps={cfg.run.total_steps} must be >= 0")
-    if cfg.run.checkpoint_every < 0:
-        raise ConfigError(
-            f"run.checkpoint_every={cfg.run.checkpoint_every} must be >= 0 (0: only at the end)"
-        )
+    check_ranges(cfg)
     n = cfg.rollout_size
     for part in ("teacher", "student"):
         mb = getattr(cfg, part).minibatch_size
@@ -95,14 +148,6 @@ def validate(cfg: Config) -> None:
             f"run.total_steps={cfg.run.total_steps} is less than one rollout ({n} steps); "
             f"raise --total-steps or lower env.num_envs / env.rollout_steps"
         )
-    for key in ("teacher.epochs", "student.epochs"):
-        part, name = key.split(".")
-        if getattr(getattr(cfg, part), name) < 0:
-            raise ConfigError(f"{key} must be >= 0")
-    if not 0.0 <= cfg.env.wall_prob < 1.0:
-        raise ConfigError(f"env.wall_prob={cfg.env.wall_prob} must be in [0, 1)")
-
-
 
 
 def check_students(cfg: Config) -> None:

@@ -144,23 +144,52 @@ def load_yaml(path: Path, preset: str | None) -> dict[str, Any]:
     (the paper's sizes differ by mode), applied by :func:`build_config` when that mode runs.
     """
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file {path} not found; pass an existing --config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"--config {path} is a directory; pass a YAML file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not a text file; pass a YAML file") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"config file {path} is not valid YAML: {e}".splitlines()[0]) from None
+    data = {} if data is None else data
+    example = "e.g. 'teacher: {lr: 1.0e-3}'"
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path} holds a {type(data).__name__}, not a mapping of sections; {example}"
+        )
     presets = data.pop("presets", {}) or {}
-    base = data.pop("base", data)
-    merged = {k: dict(v) for k, v in base.items()}
+    base = data.pop("base", data) or {}
+    for where, mapping in (("the file", base), ("presets", presets)):
+        if not isinstance(mapping, dict):
+            raise ConfigError(f"config file {path}: {where} must be a mapping of sections; {example}")
+    merged = {}
+    for section, values in base.items():
+        merged[section] = _section(path, section, values, example)
     if preset is not None:
         if preset not in presets:
             raise ConfigError(
                 f"unknown preset {preset!r} in {path.name}; valid presets: "
                 f"{', '.join(presets) or '(none)'}"
             )
-        for section, values in presets[preset].items():
-            merged.setdefault(section, {}).update(values)
+        if not isinstance(presets[preset] or {}, dict):
+            raise ConfigError(f"config file {path}: preset {preset!r} must be a mapping of sections; {example}")
+        for section, values in (presets[preset] or {}).items():
+            merged.setdefault(section, {}).update(_section(path, f"{preset}.{section}", values, example))
     return merged
+
+
+def _section(path: Path, name: str, values: Any, example: str) -> dict:
+    """A section's fields as a dict; ConfigError when it is not a mapping (an empty one is {})."""
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"config file {path}: section {name!r} holds a {type(values).__name__}, not a mapping "
+            f"of fields; {example}"
+        )
+    return dict(values)
 
 
 def build_config(

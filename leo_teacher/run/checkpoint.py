@@ -113,38 +113,28 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def save(run_dir: Path, state: Any, *, chunks_done: int, iteration: int, env_steps: int,
-         metrics_rows: int, train_seconds: float, config: Config, keep: int = KEEP) -> Path:
-    """Write the checkpoint for ``chunks_done`` chunks atomically; keep the last ``keep``.
+def _os_error(e: BaseException) -> OSError | None:
+    """The OSError behind ``e`` (orbax wraps the file system's errors), or None."""
+    while e is not None:
+        if isinstance(e, OSError):
+            return e
+        e = e.__cause__ or e.__context__
+    return None
 
-    An existing checkpoint for the same chunk count is left as it is (the state is the same:
-    the run is deterministic). Returns the checkpoint's directory.
-    """
+
+def _write(tmp: Path, state: Any, config: Config, version: str, **position) -> None:
+    """The checkpoint's files into ``tmp``: state/ by orbax, then meta.json (fsynced)."""
     import jax
     import orbax.checkpoint as ocp
-
-    from leo_teacher import __version__
-
-    root = checkpoint_root(run_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / f"{PREFIX}{chunks_done:06d}"
-    if final.exists():
-        return final
-    for stale in root.glob(TMP_PREFIX + "*"):  # left by a crash mid-write; we hold the run lock
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = root / f"{TMP_PREFIX}{final.name}-{os.getpid()}"
 
     flat, _ = jax.tree_util.tree_flatten_with_path(state)
     arrays = {f"leaf_{i:05d}": _leaf_to_host(leaf) for i, (_, leaf) in enumerate(flat)}
     ocp.PyTreeCheckpointer().save(tmp / "state", arrays)
     meta = {
         "format_version": FORMAT_VERSION,
-        "toolkit_version": __version__,
-        "chunks_done": chunks_done,
-        "iteration": iteration,
-        "env_steps": env_steps,
-        "metrics_rows": metrics_rows,
-        "train_seconds": round(float(train_seconds), 3),
+        "toolkit_version": version,
+        **{k: position[k] for k in ("chunks_done", "iteration", "env_steps", "metrics_rows")},
+        "train_seconds": round(float(position["train_seconds"]), 3),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": config.to_dict(),
         "leaves": [
@@ -157,6 +147,40 @@ def save(run_dir: Path, state: Any, *, chunks_done: int, iteration: int, env_ste
         json.dump(meta, f, indent=1)
         f.flush()
         os.fsync(f.fileno())
+
+
+def save(run_dir: Path, state: Any, *, chunks_done: int, iteration: int, env_steps: int,
+         metrics_rows: int, train_seconds: float, config: Config, keep: int = KEEP) -> Path:
+    """Write the checkpoint for ``chunks_done`` chunks atomically; keep the last ``keep``.
+
+    An existing checkpoint for the same chunk count is left as it is (the state is the same:
+    the run is deterministic). Returns the checkpoint's directory.
+    """
+    from leo_teacher import __version__
+
+    root = checkpoint_root(run_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"{PREFIX}{chunks_done:06d}"
+    if final.exists():
+        return final
+    for stale in root.glob(TMP_PREFIX + "*"):  # left by a crash mid-write; we hold the run lock
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = root / f"{TMP_PREFIX}{final.name}-{os.getpid()}"
+
+    try:
+        _write(tmp, state, config, __version__, chunks_done=chunks_done, iteration=iteration,
+               env_steps=env_steps, metrics_rows=metrics_rows, train_seconds=train_seconds)
+    except Exception as e:
+        shutil.rmtree(tmp, ignore_errors=True)  # never leave a partial checkpoint behind
+        os_error = _os_error(e)
+        if os_error is None:
+            raise
+        previous = list_checkpoints(run_dir)
+        kept = (f"the previous checkpoint {previous[-1].name} is kept: free space and resume with "
+                "--resume" if previous else "no checkpoint was written yet: free space and run again")
+        raise ConfigError(
+            f"could not write checkpoint {final.name} in {root}: {os_error.strerror or os_error}; {kept}"
+        ) from None
     _fsync_dir(tmp)
     os.rename(tmp, final)  # the commit point: before it the previous checkpoint is the latest
     _fsync_dir(root)
@@ -169,27 +193,41 @@ def save(run_dir: Path, state: Any, *, chunks_done: int, iteration: int, env_ste
 
 
 def _corrupt(path: Path, why: str, run_dir: Path) -> ConfigError:
-    older = [p for p in list_checkpoints(run_dir) if p != path and p.name < path.name]
-    fix = (
-        f"delete {path} to resume from the previous checkpoint {older[-1].name}"
-        if older
-        else "start the run again with --overwrite"
-    )
+    """The error for a damaged checkpoint, with a fix that works: the newest *good* older one."""
+    older = [p for p in list_checkpoints(run_dir) if p.name < path.name]
+    bad = [path]
+    for candidate in reversed(older):
+        try:
+            read(candidate, run_dir, advise=False)
+        except ConfigError:
+            bad.append(candidate)
+            continue
+        names = " and ".join(str(p) for p in bad)
+        which = "previous checkpoint" if len(bad) == 1 else "newest good checkpoint"
+        fix = f"delete {names} to resume from the {which} {candidate.name}"
+        break
+    else:
+        also = f" (and the older {', '.join(p.name for p in bad[1:])} too)" if len(bad) > 1 else ""
+        fix = f"no good checkpoint is left{also}: start the run again with --overwrite"
     return ConfigError(f"checkpoint {path} is corrupt or truncated ({why}); {fix}")
 
 
-def read(path: Path, run_dir: Path | None = None) -> CheckpointInfo:
-    """Parse and verify one checkpoint (meta.json and every file's checksum)."""
+def read(path: Path, run_dir: Path | None = None, advise: bool = True) -> CheckpointInfo:
+    """Parse and verify one checkpoint (meta.json and every file's checksum).
+
+    ``advise``: the error names the newest good older checkpoint (which costs verifying them).
+    """
     path = Path(path)
     run_dir = Path(run_dir) if run_dir is not None else path.parent.parent
+    fail = _corrupt if advise else (lambda p, why, _: ConfigError(f"checkpoint {p} is corrupt ({why})"))
     try:
         meta = json.loads((path / "meta.json").read_text())
         for key in ("chunks_done", "iteration", "metrics_rows", "config", "leaves", "files"):
             meta[key]
     except FileNotFoundError:
-        raise _corrupt(path, "meta.json is missing", run_dir) from None
+        raise fail(path, "meta.json is missing", run_dir) from None
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise _corrupt(path, "meta.json is unreadable", run_dir) from None
+        raise fail(path, "meta.json is unreadable", run_dir) from None
     if meta.get("format_version") != FORMAT_VERSION:
         raise ConfigError(
             f"checkpoint {path} has format {meta.get('format_version')!r}, this toolkit reads "
@@ -200,20 +238,37 @@ def read(path: Path, run_dir: Path | None = None) -> CheckpointInfo:
     for rel, (size, digest) in meta["files"].items():
         f = state_dir / rel
         if not f.is_file():
-            raise _corrupt(path, f"state/{rel} is missing", run_dir)
+            raise fail(path, f"state/{rel} is missing", run_dir)
         if f.stat().st_size != size:
-            raise _corrupt(path, f"state/{rel} has {f.stat().st_size} bytes, expected {size}", run_dir)
+            raise fail(path, f"state/{rel} has {f.stat().st_size} bytes, expected {size}", run_dir)
     actual = _manifest(state_dir, fsync=False)
     for rel, (_, digest) in meta["files"].items():
         if actual[rel][1] != digest:
-            raise _corrupt(path, f"state/{rel} does not match its checksum", run_dir)
+            raise fail(path, f"state/{rel} does not match its checksum", run_dir)
     return CheckpointInfo(path, meta)
 
 
-def latest(run_dir: Path) -> CheckpointInfo:
-    """The newest completed checkpoint of ``run_dir``, verified; ConfigError when there is none."""
+def latest(run_dir: Path, purpose: str = "resume") -> CheckpointInfo:
+    """The newest completed checkpoint of ``run_dir``, verified; ConfigError when there is none.
+
+    ``purpose`` ("resume" or "export") picks the advice when there is none; a run directory
+    that a running job holds is reported as in use (it writes its first checkpoint later).
+    """
+    from leo_teacher.run.faults import lock_holder
+
     found = list_checkpoints(run_dir)
     if not found:
+        holder = lock_holder(Path(run_dir))
+        if holder is not None:
+            raise ConfigError(
+                f"--run-dir {run_dir} is in use by a running training job ({holder}) that has not "
+                "written a checkpoint yet; wait for it to write one (or finish)"
+            )
+        if purpose == "export":
+            raise ConfigError(
+                f"no checkpoint in {Path(run_dir) / CHECKPOINT_DIR}, so {run_dir} holds no trained "
+                "policy; pass the directory of a training run (python -m leo_teacher.train --run-dir DIR)"
+            )
         raise ConfigError(
             f"no checkpoint in {Path(run_dir) / CHECKPOINT_DIR}; start the run without --resume "
             "(or pass the --run-dir of a run that wrote checkpoints)"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import socket
 import sys
@@ -39,7 +40,7 @@ class Interrupted(Exception):
         name = signal.Signals(signum).name
         super().__init__(
             f"interrupted by {name} after iteration {iteration}; checkpoint saved in {checkpoint}; "
-            f"continue with: python -m leo_teacher.train --run-dir {run_dir} --resume"
+            f"continue with: python -m leo_teacher.train --run-dir {shlex.quote(str(run_dir))} --resume"
         )
 
     @property
@@ -70,8 +71,11 @@ class RunLock:
         """Take the lock or raise ConfigError naming its holder; creates the run directory."""
         import fcntl
 
+        from leo_teacher.run.manifest import MANIFEST
+
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for _ in range(5):
+            existed = self.path.exists()
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -81,6 +85,12 @@ class RunLock:
                     f"--run-dir {self.run_dir} is in use by a running training job ({self._owner()}, "
                     f"lock {self.path}); wait for it to finish or choose another --run-dir"
                 ) from None
+            if existed and not (self.run_dir / MANIFEST).exists():  # a user's own .lock file
+                os.close(fd)
+                raise ConfigError(
+                    f"--run-dir {self.run_dir} holds a {LOCK_NAME} file that leo-teacher did not "
+                    "write; nothing was changed; choose another --run-dir"
+                )
             # The file may have been removed (and re-created) by its previous holder between our
             # open and flock: then we locked an orphan; try again on the current file.
             try:
@@ -125,6 +135,24 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def lock_holder(run_dir: Path) -> str | None:
+    """Who holds ``run_dir``'s lock now ("pid N on HOST"), or None when nobody does."""
+    import fcntl
+
+    lock = RunLock(run_dir)
+    try:
+        fd = os.open(lock.path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return lock._owner()
+    finally:
+        os.close(fd)  # closing drops a lock we took
+    return None
 
 
 # ---------------------------------------------------------------------------- signals

@@ -18,7 +18,7 @@ def load_trained_run(run_dir: Path, seed_index: int = 0):
     """
     import jax
 
-    info = checkpoint.latest(Path(run_dir))
+    info = checkpoint.latest(Path(run_dir), purpose="export")
     try:
         cfg = from_dict(info.meta["config"])
         env = make_env(cfg.env)

@@ -15,7 +15,7 @@ import numpy as np
 
 from leo_teacher.config import Config
 from leo_teacher.core.evaluation import summarize
-from leo_teacher.run import rundir
+from leo_teacher.run import provenance, rundir
 
 
 def metrics_row(metrics: dict[str, np.ndarray], reduction: Callable[[str], str], iteration: int,
@@ -61,6 +61,7 @@ def summarize_run(trainer, state, success, per_seed, rows, train_seconds: float,
         "goals_seen": int(np.asarray(trainer.seed_state(state).actors.seen).sum()),
         "live_success": rows[-1]["live_success"] if rows else None,
         "paper_live_success": rows[-1]["paper_live_success"] if rows else None,
+        "machine": provenance.machine_record(),  # what bit-identical results need to match
     }
     if len(trainer.seeds) > 1:
         per = [summarize(s[head], reachable) for s in per_seed]
@@ -79,6 +80,8 @@ def write_final(trainer, success: dict, summary: dict, rows: list) -> None:
     """per_goal_success.csv, summary.json and the plots of a finished run."""
     cfg, env, run_dir = trainer.cfg, trainer.env, trainer.run_dir
     reachable = env.goal_set.reachable_mask()
+    rundir.record(run_dir, "per_goal_success.csv", "summary.json", "summary.json.tmp",
+                  "learning_curve.png", "per_goal_success.png", "students_per_goal.png")
     rundir.write_per_goal(run_dir / "per_goal_success.csv", env.goal_set.names, reachable, success)
     rundir.write_json(run_dir / "summary.json", summary)
     seeds = trainer.seeds
@@ -97,8 +100,15 @@ def make_wandb(cfg: Config, run_dir: Path):
     import wandb
 
     mode = "online" if os.environ.get("WANDB_API_KEY") else "offline"
+    # The wandb run id is kept in the run directory, so a resumed run continues the same wandb run.
+    rundir.record(run_dir, "wandb", "wandb_run_id")
+    id_file = run_dir / "wandb_run_id"
+    run_id = id_file.read_text().strip() if id_file.exists() else ""
+    if not run_id:
+        run_id = wandb.util.generate_id()
+        id_file.write_text(run_id + "\n")
     return wandb.init(project=cfg.run.wandb_project, config=cfg.to_dict(), dir=str(run_dir),
-                      mode=mode, name=run_dir.name)
+                      mode=mode, name=run_dir.name, id=run_id, resume="allow")
 
 
 def report(summary: dict, run_dir: Path, env) -> str:

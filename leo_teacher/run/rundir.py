@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 from typing import Sequence
 
@@ -14,6 +13,11 @@ from leo_teacher.config import ConfigError
 
 # Files a run writes; a directory holding any of them holds a run.
 RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "per_goal_success.csv")
+# Every top-level entry a run may write (the manifest lists those it did; run/manifest.py).
+RUN_ENTRIES = RUN_FILES + (
+    "metrics.jsonl.tmp", "summary.json.tmp", "learning_curve.png", "per_goal_success.png",
+    "students_per_goal.png", "checkpoints", ".lock", "wandb", "wandb_run_id",
+)
 TIMING_FIELDS = ("wall_seconds", "steps_per_second")
 
 
@@ -30,16 +34,57 @@ def existing_files(run_dir: Path, files, what: str, overwrite: bool) -> list[str
     return existing
 
 
+def claim(run_dir: Path, files, kind: str, what: str, overwrite: bool, option: str = "--run-dir",
+          ignore=()) -> None:
+    """Make ``run_dir`` ready for a new ``kind`` output that writes ``files``; refuse what is not ours.
+
+    Without a manifest, a directory whose entries clash with ``files`` is refused (a user's
+    config.yaml is not a run); with ``overwrite``, any entry not in the manifest is refused and
+    only listed entries are deleted. ConfigError (nothing changed) on refusal.
+    """
+    from leo_teacher.run import manifest
+
+    ours, foreign, has_manifest = manifest.survey(run_dir, kind, ignore)
+    if not has_manifest and set(foreign) & set(files):
+        clash = sorted(set(foreign) & set(files))
+        raise ConfigError(
+            f"{option} {run_dir} holds {', '.join(clash)} but no {manifest.MANIFEST}, so leo-teacher "
+            f"did not write it; nothing was changed; choose another {option}"
+        )
+    if overwrite and foreign:
+        raise manifest.refuse_foreign(run_dir, foreign, option, has_manifest)
+    if ours and not overwrite:
+        raise ConfigError(f"{option} {run_dir} already holds {what} ({ours[0]}); {_resume_or_overwrite(run_dir, kind, option)}")
+    if overwrite:
+        manifest.remove_ours(run_dir, ours)
+
+
+def _resume_or_overwrite(run_dir: Path, kind: str, option: str) -> str:
+    """The fix for an existing output: a killed run (checkpoints, no summary) is resumable."""
+    from leo_teacher.run import checkpoint
+
+    found = checkpoint.list_checkpoints(run_dir) if kind == "run" else []
+    if found and not (run_dir / "summary.json").exists():
+        return (f"it did not finish: resume it with --resume, or --overwrite to start again "
+                f"(deletes {len(found)} checkpoint{'s' if len(found) != 1 else ''})")
+    return f"pass --overwrite to replace it or choose another {option}"
+
+
 def prepare(run_dir: Path, overwrite: bool) -> None:
-    """Create ``run_dir``; refuse (ConfigError) to touch an existing run unless ``overwrite``."""
-    existing = existing_files(run_dir, RUN_FILES, "a run", overwrite)
-    if existing and overwrite:
-        for child in run_dir.iterdir():
-            if child.is_dir():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
+    """Create ``run_dir`` for a new run; refuse (ConfigError) an existing run unless ``overwrite``,
+    and anything leo-teacher did not write (see :func:`claim`). Called holding the run lock."""
+    from leo_teacher.run.faults import LOCK_NAME
+
+    claim(run_dir, RUN_ENTRIES, "run", "a run", overwrite, ignore=(LOCK_NAME,))
     run_dir.mkdir(parents=True, exist_ok=True)
+    record(run_dir, LOCK_NAME, "config.yaml", "metrics.jsonl", "metrics.jsonl.tmp", "checkpoints")
+
+
+def record(run_dir: Path, *names: str) -> None:
+    """List ``names`` in the run directory's manifest (call before writing them)."""
+    from leo_teacher.run import manifest
+
+    manifest.record(run_dir, names, "run")
 
 
 def append_metrics(run_dir: Path, row: dict) -> None:

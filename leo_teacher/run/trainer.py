@@ -120,13 +120,7 @@ class Trainer:
 
         cfg = self.cfg
         if not self.resume:
-            rundir.prepare(self.run_dir, self.overwrite)
-            if checkpoint.list_checkpoints(self.run_dir):  # left only without --overwrite
-                raise ConfigError(
-                    f"--run-dir {self.run_dir} already holds a run (checkpoints); pass --resume to "
-                    "continue it, --overwrite to replace it, or choose another --run-dir"
-                )
-            self._lock.refresh()  # --overwrite removed the lock file with everything else
+            rundir.prepare(self.run_dir, self.overwrite)  # deletes only what the manifest lists
             (self.run_dir / "config.yaml").write_text(to_yaml(cfg))
             return self.init_state(), [], 0, 0, 0.0
         import jax
