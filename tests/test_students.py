@@ -117,8 +117,8 @@ def test_params_go_through_optax_and_scan():
     ],
 )
 def test_bad_transformer_settings_are_config_errors(setting, message):
-    cfg = tiny("student.name=transformer", *setting)
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message):  # refused by the config's checks or the student
+        cfg = tiny("student.name=transformer", *setting)
         Coordinator(cfg, make_env(cfg.env))
 
 
