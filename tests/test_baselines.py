@@ -99,3 +99,13 @@ def test_speedup_benchmark_chunked_relabelling_matches_one_batch():
     np.testing.assert_allclose(loss1, loss2, rtol=1e-5)
     for x, y in zip(jax.tree_util.tree_leaves(g1), jax.tree_util.tree_leaves(g2)):
         np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-7)
+
+
+def test_her_seen_strategy_draws_hindsight_goals_from_the_goals_seen():
+    her = coordinator("pqn-her", "teacher.relabel_count=3", "teacher.her_strategy=seen")
+    state = her.init(0)
+    _, traj = jax.jit(lambda s, k: rollout(her, s, k))(state, jax.random.PRNGKey(0))
+    seen = jnp.zeros(her.num_goals, bool).at[jnp.array([2, 5])].set(True)
+    goals = training_goals(jax.random.PRNGKey(1), traj, her.num_goals, her.teacher.relabelling, seen)
+    assert set(np.unique(np.asarray(goals[..., 1:])).tolist()) <= {2, 5}
+    np.testing.assert_array_equal(goals[..., 0], traj.goal)

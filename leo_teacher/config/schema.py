@@ -12,7 +12,7 @@ from leo_teacher.config.modes import MODE_TABLE
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 MODES = tuple(MODE_TABLE)  # names, in the order of the table (config/modes.py)
-HER_STRATEGIES = ("random", "positive", "mixed")
+HER_STRATEGIES = ("random", "seen", "positive", "mixed")
 ENV_NAMES = ("gridworld", "craftax-classic", "craftax", "brax-reacher")
 DISTILL_TARGETS = ("argmax", "softmax", "kl")
 # Coordinator fields each student may set for itself in the ``per_student`` section.

@@ -113,7 +113,7 @@ class Coordinator:
             metrics["distill_scale"] = sched.distill_scale(state.iteration)  # the run-level default's
         teacher = state.teacher
         if sched.train_teacher:
-            teacher, t_metrics = self.teacher.update(k_teacher, state.teacher, traj, actors.obs)
+            teacher, t_metrics = self.teacher.update(k_teacher, state.teacher, traj, actors.obs, actors.seen)
             metrics.update(t_metrics)
         return TrainState(actors, teacher, students, rng, state.iteration + 1), metrics
 

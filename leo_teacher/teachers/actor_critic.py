@@ -61,9 +61,9 @@ class ContinuousTeacher:
         noise = eps * jax.random.normal(k_act, advice.action.shape)
         return jnp.clip(advice.action + noise, -1.0, 1.0)
 
-    def update(self, rng, learner: Learner, traj, last_obs):
+    def update(self, rng, learner: Learner, traj, last_obs, seen=None):
         k_sgd, k_goals, k_boot = jax.random.split(rng, 3)
-        batch = self.targets(learner.params, traj, last_obs, k_goals, k_boot)
+        batch = self.targets(learner.params, traj, last_obs, k_goals, k_boot, seen)
         return sgd_update(k_sgd, learner, self.tx, self.loss, batch, self.hp.minibatch_size, self.hp.epochs)
 
     def _batch(self, traj, achieved, next_v, goal=None) -> TDBatch:
@@ -104,7 +104,7 @@ class AllGoalsActorCriticTeacher(ContinuousTeacher):
     def greedy(self, params, obs, goal):
         return self.actions(params, obs)[jnp.arange(obs.shape[0]), goal]
 
-    def targets(self, params, traj, last_obs, k_goals, k_boot):
+    def targets(self, params, traj, last_obs, k_goals, k_boot, seen=None):
         last_v, _ = self.bootstrap(params, last_obs, k_boot)
         return self._batch(traj, traj.achieved, next_step(traj.teacher_bootstrap, last_v))
 
@@ -160,8 +160,8 @@ class GoalTD3Teacher(ContinuousTeacher):
         a = smoothed(rng, self.net.apply(params, o, rep, method="act"), self.target_noise, self.target_noise_clip)
         return self.net.apply(params, o, rep, a, method="q").min(axis=0).reshape(B, K)
 
-    def targets(self, params, traj, last_obs, k_goals, k_boot):
-        goals = training_goals(k_goals, traj, self.num_goals, self.relabelling)  # [T, B, K]
+    def targets(self, params, traj, last_obs, k_goals, k_boot, seen=None):
+        goals = training_goals(k_goals, traj, self.num_goals, self.relabelling, seen)  # [T, B, K]
         next_obs, achieved = relabelled(traj, last_obs, goals)
         keys = jax.random.split(k_boot, traj.goal.shape[0])
         next_v = jax.lax.map(lambda a: self._bootstrap(params, *a), (next_obs, goals, keys))

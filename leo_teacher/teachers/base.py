@@ -75,9 +75,10 @@ class Teacher(Protocol):
         """The teacher's exploratory action [B] (or [B, D]) when it acts."""
         ...
 
-    def update(self, rng: jax.Array, learner: Learner, traj: Transition,
-               last_obs: jnp.ndarray) -> tuple[Learner, dict]:
-        """One update on the rollout ``traj`` [T, B] whose next observation is ``last_obs``."""
+    def update(self, rng: jax.Array, learner: Learner, traj: Transition, last_obs: jnp.ndarray,
+               seen: jnp.ndarray | None = None) -> tuple[Learner, dict]:
+        """One update on the rollout ``traj`` [T, B] whose next observation is ``last_obs``
+        (``seen`` [G]: the goals seen so far, for hindsight goals drawn from them)."""
         ...
 
     def greedy(self, params: Any, obs: jnp.ndarray, goal: jnp.ndarray) -> jnp.ndarray:

@@ -57,8 +57,8 @@ class GoalQTeacher(DiscreteTeacher):
         inputs = (jnp.repeat(obs, K, axis=0), self.goal_reps[goals.reshape(-1)])
         return self.apply_train(params, *inputs) if train else self.net.apply(params, *inputs)
 
-    def targets(self, params, traj, last_obs, rng):
-        goals = training_goals(rng, traj, self.num_goals, self.relabelling)  # [T, B, K]
+    def targets(self, params, traj, last_obs, rng, seen=None):
+        goals = training_goals(rng, traj, self.num_goals, self.relabelling, seen)  # [T, B, K]
         next_obs, achieved = relabelled(traj, last_obs, goals)
         next_q_max = jax.lax.map(lambda a: self._pairs(params, *a).max(axis=-1).reshape(a[1].shape),
                                  (next_obs, goals))

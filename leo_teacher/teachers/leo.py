@@ -44,7 +44,7 @@ class DiscreteTeacher:
         out, new = self.net.apply(params, *args, train=True, mutable=[STATS], **kwargs)
         return out, new[STATS]
 
-    def targets(self, params, traj: Transition, last_obs: jnp.ndarray, rng: jax.Array) -> TDBatch:
+    def targets(self, params, traj: Transition, last_obs: jnp.ndarray, rng: jax.Array, seen=None) -> TDBatch:
         """The flat training data of this rollout, targets fixed."""
         raise NotImplementedError
 
@@ -58,9 +58,9 @@ class DiscreteTeacher:
     def greedy(self, params, obs, goal):
         return jnp.argmax(self.goal_values(params, obs, goal), axis=-1)
 
-    def update(self, rng, learner: Learner, traj: Transition, last_obs):
+    def update(self, rng, learner: Learner, traj: Transition, last_obs, seen=None):
         k_sgd, k_goals = jax.random.split(rng)
-        batch = self.targets(learner.params, traj, last_obs, k_goals)
+        batch = self.targets(learner.params, traj, last_obs, k_goals, seen)
 
         def loss_fn(params, b: TDBatch):
             q_taken, stats = self.q_taken(params, b)
@@ -101,7 +101,7 @@ class LeoTeacher(DiscreteTeacher):
         greedy = q.argmax(axis=-1).astype(self.action_dtype) if self.hp.trace == "watkins" else None
         return Advice(q=q_goal, action=None, value=q_goal.max(axis=-1)), q.max(axis=-1), greedy
 
-    def targets(self, params, traj, last_obs, rng):
+    def targets(self, params, traj, last_obs, rng, seen=None):
         next_q_max = next_step(traj.teacher_bootstrap, self.values(params, last_obs).max(axis=-1))
         if self.hp.trace == "watkins":
             taken_greedy = traj.teacher_greedy == traj.action[..., None].astype(self.action_dtype)  # [T, B, G]

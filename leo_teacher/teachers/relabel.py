@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from leo_teacher.config import Config
 from leo_teacher.core.state import Transition
 
-HER_POSITIVES = {"random": lambda k: 0, "positive": lambda k: k, "mixed": lambda k: k // 2}
+HER_POSITIVES = {"random": lambda k: 0, "seen": lambda k: 0, "positive": lambda k: k, "mixed": lambda k: k // 2}
 
 
 class Relabelling(NamedTuple):
@@ -26,12 +26,14 @@ class Relabelling(NamedTuple):
         return cls(relabel, count, config.teacher.her_strategy)
 
 
-def training_goals(rng: jax.Array, traj: Transition, num_goals: int, spec: Relabelling) -> jnp.ndarray:
+def training_goals(rng: jax.Array, traj: Transition, num_goals: int, spec: Relabelling,
+                   seen: jnp.ndarray | None = None) -> jnp.ndarray:
     """Goal columns [T, B, K] a goal-conditioned learner trains on each transition.
 
     Column 0 is the commanded goal (it changes only where an episode or goal ended, so
     lambda-returns along a column stay within one goal). ``her`` adds ``count`` hindsight
-    goals per env, fixed over the rollout: "random" draws them uniformly, "positive" from the
+    goals per env, fixed over the rollout: "random" draws them uniformly from all goals, "seen"
+    uniformly from the goals ``seen`` [G] so far in training (the paper's), "positive" from the
     goals this env achieved during the rollout, "mixed" half and half. ``all`` trains every goal.
     """
     G = num_goals
@@ -44,7 +46,11 @@ def training_goals(rng: jax.Array, traj: Transition, num_goals: int, spec: Relab
         return commanded
     k_rand, k_pos = jax.random.split(rng)
     n_pos = HER_POSITIVES[spec.her_strategy](k)
-    random_goals = jax.random.randint(k_rand, (B, k - n_pos), 0, G, dtype=jnp.int32)
+    if spec.her_strategy == "seen" and seen is not None:
+        pool = jnp.where(seen | ~seen.any(), 0.0, -jnp.inf)
+        random_goals = jax.random.categorical(k_rand, pool, shape=(B, k - n_pos)).astype(jnp.int32)
+    else:
+        random_goals = jax.random.randint(k_rand, (B, k - n_pos), 0, G, dtype=jnp.int32)
     hit = traj.achieved.any(axis=0)  # [B, G] goals achieved by each env in this rollout
     logits = jnp.where(hit | ~hit.any(axis=1, keepdims=True), 0.0, -jnp.inf)
     positive = jax.random.categorical(k_pos, logits[:, None, :], shape=(B, n_pos)).astype(jnp.int32)
