@@ -342,3 +342,24 @@ def test_checkpoint_every_must_not_be_negative():
 
     with pytest.raises(ConfigError, match="run.checkpoint_every=-1 must be >= 0"):
         build_config(overrides={"run": {"checkpoint_every": -1}})
+
+
+def test_a_checkpoint_from_an_older_state_layout_is_refused_in_one_line(tmp_path):
+    """A checkpoint whose training state lacks arrays this version adds (here: the paper metric's
+    per-goal counts, as before the architecture change) is refused naming the cause."""
+    import jax
+
+    from leo_teacher.config import ConfigError, build_config
+    from leo_teacher.core.coordinator import Coordinator
+    from leo_teacher.envs import make_env
+    from leo_teacher.run import checkpoint
+
+    cfg = build_config(preset="tiny")
+    coord = Coordinator(cfg, make_env(cfg.env))
+    state = coord.init(0)
+    old = state.replace(actors=state.actors.replace(paper_successes=None, paper_failures=None))
+    checkpoint.save(tmp_path, old, chunks_done=1, iteration=1, env_steps=1, metrics_rows=0,
+                    train_seconds=0.0, config=cfg)
+    with pytest.raises(ConfigError, match="older leo-teacher") as e:
+        checkpoint.restore(checkpoint.latest(tmp_path), jax.eval_shape(coord.init, 0))
+    assert "\n" not in str(e.value)

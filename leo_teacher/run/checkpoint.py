@@ -287,9 +287,15 @@ def restore(info: CheckpointInfo, abstract_state: Any) -> Any:
     flat, treedef = jax.tree_util.tree_flatten_with_path(abstract_state)
     saved = info.meta["leaves"]
     if len(saved) != len(flat):
+        # The training state gained arrays over versions (e.g. the paper metric's per-goal counts).
+        names = {n for n, _, _ in saved}
+        missing = [jax.tree_util.keystr(p) for p, _ in flat if jax.tree_util.keystr(p) not in names]
+        older = bool(missing) and all(k.startswith(".actors.") for k in missing)  # not a config change
+        hint = (" (it was written by an older leo-teacher, whose training state had fewer arrays: "
+                "continue it with that version, or start the run again)" if older else "")
         raise ConfigError(
             f"checkpoint {info.path} holds {len(saved)} state arrays but this configuration needs "
-            f"{len(flat)}; resume with the configuration and student code the run started with"
+            f"{len(flat)}{hint}; resume with the configuration and student code the run started with"
         )
     for (_, leaf), (name, shape, dtype) in zip(flat, saved):
         want = _stored_spec(leaf)
