@@ -89,7 +89,6 @@ def brax_run(tmp_path_factory):
 
 
 def test_tiny_cli_run_and_exported_student_acts(brax_run, tmp_path):
-    from leo_teacher.run import checkpoint
     from leo_teacher import load_policy
 
     summary = json.loads((brax_run / "summary.json").read_text())

@@ -34,7 +34,6 @@ def student_artifact(tiny_run, tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(tiny_run):
     """(config, env, coordinator, state) of the tiny run, restored from its final checkpoint."""
-    from leo_teacher.run import checkpoint
 
     cfg, env, coord, state, info = load_trained_run(tiny_run[0])
     assert info.iteration == cfg.num_iterations

@@ -18,7 +18,7 @@ from leo_teacher.config import Config, ConfigError
 from leo_teacher.config.checks import check_action_space, check_students
 from leo_teacher.core import distributions
 from leo_teacher.core.evaluation import random_policy
-from leo_teacher.core.rollout import COUNTERS, paper_live_success, rollout, student_slice
+from leo_teacher.core.rollout import COUNTERS, paper_live_success, rollout, sample_goals, student_slice
 from leo_teacher.core.schedule import Schedule
 from leo_teacher.core.state import ActorState, Learner, TrainState
 from leo_teacher.envs.base import Env
@@ -74,8 +74,6 @@ class Coordinator:
 
     def init(self, seed: int) -> TrainState:
         """A fresh training state from ``seed`` (same seed, same state)."""
-        from leo_teacher.core.rollout import sample_goals
-
         rng = jax.random.PRNGKey(seed)
         rng, k_env, k_goal, k_teacher, *k_students = jax.random.split(rng, 4 + len(self.students))
         env_state, obs = self.env.reset(k_env, self.num_envs)
