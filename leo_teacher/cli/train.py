@@ -98,7 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = resume_config_from_args(args) if args.resume else config_from_args(args)
         trainer = Trainer(cfg, overwrite=args.overwrite, progress=not args.no_progress, resume=args.resume)
         summary = trainer.run()
-        print(report(summary, trainer.run_dir, trainer.env))
+        if trainer.writes:
+            print(report(summary, trainer.run_dir, trainer.env))
+        else:
+            import jax
+
+            print(f"process {jax.process_index()} of {jax.process_count()} done; process 0 wrote {trainer.run_dir}")
         return 0
 
     return run_command(body)

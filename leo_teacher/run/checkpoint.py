@@ -122,6 +122,20 @@ def _os_error(e: BaseException) -> OSError | None:
     return None
 
 
+def _writer_checkpointer():
+    """An orbax checkpointer for this process alone: in a multi-process job only process 0
+    saves (the state was gathered to it), so orbax must not wait for the others."""
+    import jax
+    import orbax.checkpoint as ocp
+
+    if jax.process_count() == 1:
+        return ocp.PyTreeCheckpointer()
+    alone = ocp.options.MultiprocessingOptions(primary_host=jax.process_index(),
+                                               active_processes={jax.process_index()})
+    return ocp.Checkpointer(ocp.PyTreeCheckpointHandler(multiprocessing_options=alone),
+                            multiprocessing_options=alone)
+
+
 def _write(tmp: Path, state: Any, config: Config, version: str, **position) -> None:
     """The checkpoint's files into ``tmp``: state/ by orbax, then meta.json (fsynced)."""
     import jax
@@ -129,7 +143,7 @@ def _write(tmp: Path, state: Any, config: Config, version: str, **position) -> N
 
     flat, _ = jax.tree_util.tree_flatten_with_path(state)
     arrays = {f"leaf_{i:05d}": _leaf_to_host(leaf) for i, (_, leaf) in enumerate(flat)}
-    ocp.PyTreeCheckpointer().save(tmp / "state", arrays)
+    _writer_checkpointer().save(tmp / "state", arrays)
     meta = {
         "format_version": FORMAT_VERSION,
         "toolkit_version": version,
@@ -365,7 +379,7 @@ def check_resume_config(info: CheckpointInfo, cfg: Config) -> None:
         )
 
 
-def reconcile_metrics(run_dir: Path, info: CheckpointInfo) -> list[dict]:
+def reconcile_metrics(run_dir: Path, info: CheckpointInfo, cut: bool = True) -> list[dict]:
     """The metrics rows up to the checkpoint; metrics.jsonl is cut back to them (atomically).
 
     Lines written after the checkpoint (the run went on before it was killed) are dropped so
@@ -391,7 +405,7 @@ def reconcile_metrics(run_dir: Path, info: CheckpointInfo) -> list[dict]:
             f"{path} line {n} is for iteration {rows[-1].get('iteration')} but checkpoint "
             f"{info.path.name} is at iteration {info.iteration}; {fix}"
         )
-    if len(lines) != n:
+    if len(lines) != n and cut:  # only the process that writes the run directory cuts it
         tmp = path.with_suffix(".jsonl.tmp")
         tmp.write_text("".join(line + "\n" for line in lines[:n]))
         tmp.replace(path)

@@ -24,12 +24,42 @@ from leo_teacher.config import ConfigError
 def maybe_initialize_distributed(enabled: bool) -> None:
     """Join a multi-host job (``jax.distributed.initialize``) when asked.
 
-    Coordinator address, process count and id come from the standard environment variables
-    (JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID) or from SLURM, which JAX
-    detects on its own; see docs/scaling.md.
+    Coordinator address, process count and id come from the environment variables
+    JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and JAX_PROCESS_ID, or from a cluster JAX
+    detects on its own (SLURM); see docs/scaling.md. CPU processes talk through gloo.
     """
-    if enabled:
+    if not enabled:
+        return
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    env = os.environ
+    if "JAX_COORDINATOR_ADDRESS" in env:
+        try:
+            jax.distributed.initialize(coordinator_address=env["JAX_COORDINATOR_ADDRESS"],
+                                       num_processes=int(env["JAX_NUM_PROCESSES"]),
+                                       process_id=int(env["JAX_PROCESS_ID"]))
+        except (KeyError, ValueError) as e:
+            raise ConfigError(f"--distributed with JAX_COORDINATOR_ADDRESS needs integer JAX_NUM_PROCESSES "
+                              f"and JAX_PROCESS_ID ({type(e).__name__}: {e})") from None
+    else:
         jax.distributed.initialize()
+
+
+def is_writer() -> bool:
+    """Whether this process writes the run directory: process 0 of a multi-process job."""
+    return jax.process_index() == 0
+
+
+def to_host(state: Any) -> Any:
+    """``state`` as host numpy arrays, the per-env arrays sharded over other processes gathered
+    (a collective: every process calls it)."""
+    from jax.experimental import multihost_utils
+
+    def host(x):
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:
+            return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+        return x
+
+    return jax.tree_util.tree_map(host, state)
 
 
 def make_mesh(num_devices: int | None, num_envs: int) -> Mesh:
@@ -58,6 +88,8 @@ def shard_state(state: Any, mesh: Mesh, num_envs: int, batch_axis: int = 0) -> A
     ``batch_axis`` is 1 for seed-stacked states (axis 0 is the seed).
     """
     replicated = NamedSharding(mesh, P())
+    if jax.process_count() > 1:  # every process holds the whole state; each places its shards
+        state = jax.tree_util.tree_map(np.asarray, state)
 
     def place_actor(x):
         if x.ndim > batch_axis and x.shape[batch_axis] == num_envs:

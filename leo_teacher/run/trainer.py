@@ -35,6 +35,7 @@ class Trainer:
         from leo_teacher.run import parallel
 
         self.cfg = cfg
+        parallel.maybe_initialize_distributed(cfg.run.distributed)  # before anything starts JAX
         try:
             self.env = make_env(cfg.env)
         except ValueError as e:
@@ -46,8 +47,8 @@ class Trainer:
         self.overwrite = overwrite
         self.progress = progress
         self.resume = resume  # continue from the latest checkpoint in run_dir
-        parallel.maybe_initialize_distributed(cfg.run.distributed)
         self.mesh = parallel.make_mesh(cfg.run.devices, cfg.env.num_envs)
+        self.writes = parallel.is_writer()  # in a multi-process job only process 0 writes files
 
     # ------------------------------------------------------------------ seeds and evaluation
 
@@ -102,14 +103,16 @@ class Trainer:
         """
         from leo_teacher.run.faults import RunLock, SignalCatcher
 
-        lock = self._lock = RunLock(self.run_dir)
-        lock.acquire()
+        lock = self._lock = RunLock(self.run_dir) if self.writes else None
+        if lock:
+            lock.acquire()
         signals = SignalCatcher().install()
         try:
             return self._run(signals)
         finally:
             signals.restore()
-            lock.release()
+            if lock:
+                lock.release()
 
     def _start(self):
         """(state, metrics rows, chunks done, iterations done, train seconds so far).
@@ -120,23 +123,27 @@ class Trainer:
 
         cfg = self.cfg
         if not self.resume:
-            rundir.prepare(self.run_dir, self.overwrite)  # deletes only what the manifest lists
-            (self.run_dir / "config.yaml").write_text(to_yaml(cfg))
+            if self.writes:
+                rundir.prepare(self.run_dir, self.overwrite)  # deletes only what the manifest lists
+                (self.run_dir / "config.yaml").write_text(to_yaml(cfg))
             return self.init_state(), [], 0, 0, 0.0
         import jax
 
         info = checkpoint.latest(self.run_dir)
         checkpoint.check_resume_config(info, cfg)
         state = checkpoint.restore(info, jax.eval_shape(self.init_state))
-        rows = checkpoint.reconcile_metrics(self.run_dir, info)
+        rows = checkpoint.reconcile_metrics(self.run_dir, info, cut=self.writes)
         self.last_checkpoint = info.path
         return state, rows, info.chunks_done, info.iteration, float(info.meta.get("train_seconds", 0.0))
 
     def _checkpoint(self, state, chunks_done: int, done_iters: int, rows: list, start: float) -> Path:
-        from leo_teacher.run import checkpoint
+        from leo_teacher.run import checkpoint, parallel
 
+        host = parallel.to_host(state)  # a collective where other processes hold shards
+        if not self.writes:
+            return self.last_checkpoint
         self.last_checkpoint = checkpoint.save(
-            self.run_dir, state, chunks_done=chunks_done, iteration=done_iters,
+            self.run_dir, host, chunks_done=chunks_done, iteration=done_iters,
             env_steps=done_iters * self.cfg.rollout_size, metrics_rows=len(rows),
             train_seconds=time.perf_counter() - start, config=self.cfg,
         )
@@ -151,7 +158,7 @@ class Trainer:
         cfg, coord = self.cfg, self.coord
         self.last_checkpoint = None
         state, rows, done_chunks, done_iters, prior_seconds = self._start()
-        logger = outputs.make_wandb(cfg, self.run_dir)
+        logger = outputs.make_wandb(cfg, self.run_dir) if self.writes else None
 
         start = time.perf_counter() - prior_seconds
         K = len(self.seeds)
@@ -177,7 +184,8 @@ class Trainer:
                 row.update({f"eval/{k}": float(v.mean()) for k, v in success.items()})
             outputs.add_timing(row, time.perf_counter() - start)
             rows.append(row)
-            rundir.append_metrics(self.run_dir, row)
+            if self.writes:
+                rundir.append_metrics(self.run_dir, row)
             if logger:
                 logger.log(row, step=row["env_steps"])
             bar.update(length * cfg.rollout_size)
@@ -197,12 +205,13 @@ class Trainer:
         train_seconds = time.perf_counter() - start
 
         success, per_seed = self.evaluate_seeds(state, evaluators)
-        if rows:
+        if rows and self.writes:
             rows[-1].update({f"eval/{k}": float(v.mean()) for k, v in success.items()})
             rundir.rewrite_last_metrics(self.run_dir, rows[-1])  # the final evaluation sits there too
         self.state = state
         summary = outputs.summarize_run(self, state, success, per_seed, rows, train_seconds, start)
-        outputs.write_final(self, success, summary, rows)
+        if self.writes:
+            outputs.write_final(self, success, summary, rows)
         if logger:
             logger.log({"final/success_rate": summary["success_rate"]})
             logger.finish()
