@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import errno
 import hashlib
 import json
@@ -314,3 +315,22 @@ def test_summary_records_the_machine(tiny_run):
     for name in ("jax", "jaxlib", "flax", "craftax"):
         assert name in machine["packages"]
     assert "xla_flags" in machine
+
+
+def test_a_resumed_run_continues_its_wandb_run(tmp_path, monkeypatch):
+    """The wandb run id lives in the run directory; the second start (a resume) reuses it."""
+    import types
+
+    from leo_teacher.config import build_config, parse_set
+    from leo_teacher.run import outputs
+
+    calls = []
+    fake = types.SimpleNamespace(util=types.SimpleNamespace(generate_id=lambda: f"id{len(calls)}"),
+                                 init=lambda **kw: calls.append(kw) or kw)
+    monkeypatch.setitem(sys.modules, "wandb", fake)
+    cfg = build_config(preset="tiny", overrides=parse_set(["run.wandb=true"]))
+    (tmp_path / "run").mkdir()
+    first = outputs.make_wandb(cfg, tmp_path / "run")
+    resumed = outputs.make_wandb(cfg, tmp_path / "run")
+    assert first["id"] == resumed["id"] == "id0" and resumed["resume"] == "allow"
+    assert (tmp_path / "run" / "wandb_run_id").read_text().strip() == "id0"
