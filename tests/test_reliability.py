@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 import errno
 import hashlib
 import json
 import shutil
+import sys
 
 import pytest
 
