@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from leo_teacher.envs.base import ObsSpec
-from leo_teacher.core.networks import Conv3x3, LeoNetwork, taken_action_matmul
+from leo_teacher.core.networks import TILED_MIN_ACTIONS, Conv3x3, LeoNetwork, Trunk, taken_action_matmul
 
 
 def test_conv3x3_equals_flax_conv():
@@ -20,10 +20,12 @@ def test_conv3x3_equals_flax_conv():
     assert jax.tree.map(np.shape, ours.init(jax.random.PRNGKey(1), grid)) == jax.tree.map(np.shape, ref_params)
 
 
+@pytest.mark.parametrize("A", [3, 9])  # the full head's slice below TILED_MIN_ACTIONS, the tiles above
 @pytest.mark.parametrize("actions", ["random", "all-one-action", "every-action-once"])
-def test_taken_action_values_and_grads_equal_the_full_head(actions):
-    """LEO's TD update reads Q(s, g, a_taken) from the tiled per-action matmul: same values, same grads."""
-    B, G, A, D = 24, 5, 7, 11
+def test_taken_action_values_and_grads_equal_the_full_head(actions, A):
+    """LEO's TD update reads Q(s, g, a_taken) without the other actions: same values, same grads."""
+    B, G, D = 24, 5, 11
+    assert (A >= TILED_MIN_ACTIONS) == (A == 9)  # both paths covered
     obs = jax.random.uniform(jax.random.PRNGKey(0), (B, D))
     action = {
         "random": jax.random.randint(jax.random.PRNGKey(1), (B,), 0, A),
@@ -46,6 +48,21 @@ def test_taken_action_values_and_grads_equal_the_full_head(actions):
     g_full = jax.jit(jax.grad(lambda p: jnp.sum((full(p) - target) ** 2)))(params)
     g_taken = jax.jit(jax.grad(lambda p: jnp.sum((taken(p) - target) ** 2)))(params)
     jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6), g_taken, g_full)
+
+
+def test_a_one_hot_observation_reads_the_first_layer_as_a_lookup():
+    """ObsSpec.one_hot: the same parameters, values and gradients as LayerNorm + Dense on the one-hot."""
+    n, B = 12, 9
+    obs = jax.nn.one_hot(jax.random.randint(jax.random.PRNGKey(0), (B,), 0, n), n)
+    general, lookup = Trunk(ObsSpec(size=n), 8, 3), Trunk(ObsSpec(size=n, one_hot=True), 8, 3)
+    params = general.init(jax.random.PRNGKey(1), obs)
+    assert jax.tree.map(np.shape, lookup.init(jax.random.PRNGKey(1), obs)) == jax.tree.map(np.shape, params)
+    jax.tree.map(np.testing.assert_array_equal, lookup.init(jax.random.PRNGKey(1), obs), params)
+    weights = jax.random.normal(jax.random.PRNGKey(2), (B, 8))
+    loss = lambda net: lambda p: jnp.sum(net.apply(p, obs) * weights)  # noqa: E731
+    np.testing.assert_allclose(lookup.apply(params, obs), general.apply(params, obs), rtol=1e-5, atol=1e-5)
+    jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-5),
+                 jax.grad(loss(lookup))(params), jax.grad(loss(general))(params))
 
 
 @pytest.mark.parametrize("tile", [1, 3, 8])

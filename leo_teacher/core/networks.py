@@ -120,11 +120,40 @@ class Trunk(nn.Module):
             x = jnp.concatenate([nn.relu(grid).reshape(obs.shape[:-1] + (-1,)), flat], axis=-1)
         else:
             x = flat
+        if self.obs_spec.one_hot and extra is None and not m and not renorm:
+            # The same layers as below, the first read as a row lookup; the names are the
+            # general path's, so parameters (checkpoints, artifacts) are interchangeable.
+            x = nn.relu(nn.LayerNorm(name="LayerNorm_1")(OneHotNormDense(self.width, name="Dense_0")(x)))
+            for i in range(1, self.depth):
+                x = nn.relu(nn.LayerNorm(name=f"LayerNorm_{i + 1}")(nn.Dense(self.width, name=f"Dense_{i}")(x)))
+            return x
         if not renorm:
             x = nn.LayerNorm(use_scale=False, use_bias=False)(x)
         for _ in range(self.depth):
             x = nn.relu(nn.LayerNorm()(nn.Dense(self.width)(x)))
         return x
+
+
+class OneHotNormDense(nn.Module):
+    """``Dense(LayerNorm(x))``, the LayerNorm without scale or bias, for a one-hot ``x`` [..., n].
+
+    The normalised one-hot is a fixed affine map of it (mean 1/n, variance 1/n - 1/n^2), so the
+    layer is a row of the kernel, shifted by a multiple of the kernel's column sums: a lookup
+    instead of an [n, features] matmul, and a gradient into one row instead of all n.
+    """
+
+    features: int
+    epsilon: float = 1e-6  # flax.linen.LayerNorm's
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+        n = x.shape[-1]
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (n, self.features))
+        bias = self.param("bias", nn.initializers.zeros_init(), (self.features,))
+        mean = 1.0 / n
+        inv_std = jax.lax.rsqrt(jnp.float32(mean - mean * mean + self.epsilon))
+        rows = jnp.take(kernel, jnp.argmax(x, axis=-1), axis=0)
+        return (rows - mean * kernel.sum(axis=0)) * inv_std + bias
 
 
 def taken_action_matmul(h: jnp.ndarray, kernel: jnp.ndarray, action: jnp.ndarray, tile: int = 16) -> jnp.ndarray:
@@ -157,6 +186,9 @@ def taken_action_matmul(h: jnp.ndarray, kernel: jnp.ndarray, action: jnp.ndarray
     return out[slot]
 
 
+TILED_MIN_ACTIONS = 8  # below this, the taken-action head is the full head's slice (benchmarks/profile_iteration.py)
+
+
 class GoalActionHead(nn.Module):
     """Dense layer to [..., G, A] logits.
 
@@ -179,7 +211,14 @@ class GoalActionHead(nn.Module):
         return jnp.swapaxes(out, -1, -2)
 
     def taken(self, h: jnp.ndarray, action: jnp.ndarray) -> jnp.ndarray:
-        """Logits of the taken action for every goal, [B, G] (see :func:`taken_action_matmul`)."""
+        """Logits of the taken action for every goal, [B, G] (see :func:`taken_action_matmul`).
+
+        With few actions the tiles' sorting and padding cost more than the A - 1 actions'
+        values they skip: the full head, then the taken action's slice (the same values).
+        """
+        if self.num_actions < TILED_MIN_ACTIONS:
+            out = (h @ self.kernel + self.bias).reshape(h.shape[:-1] + (self.num_actions, self.num_goals))
+            return jnp.take_along_axis(out, action[:, None, None], axis=1)[:, 0]
         kernel = self.kernel.reshape(self.in_features, self.num_actions, self.num_goals)
         bias = self.bias.reshape(self.num_actions, self.num_goals)
         tile = int(min(32, max(4, h.shape[0] // self.num_actions)))

@@ -46,11 +46,14 @@ class ObsSpec:
     row-major, so conv and token encoders can reshape them; the rest are flat features.
     ``binary`` says every entry is 0 or 1, so rollouts may store observations as uint8
     (4x smaller; what keeps Craftax's paper-sized rollout buffer under 1 GiB).
+    ``one_hot`` says the whole observation is one one-hot vector (exactly one entry is 1), so a
+    network's first layer may read it as a row lookup instead of a matmul.
     """
 
     size: int
     map_shape: tuple[int, int, int] | None = None
     binary: bool = False
+    one_hot: bool = False
 
     @property
     def map_size(self) -> int:

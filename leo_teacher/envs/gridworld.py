@@ -76,7 +76,7 @@ class GridWorld:
         self.random_start_steps = max(1, min(random_start_steps, episode_length))
         self.walls = make_walls(size, wall_prob, map_seed)
         self.start = (size // 2, size // 2)
-        self.obs_spec = ObsSpec(size=size * size, binary=True)
+        self.obs_spec = ObsSpec(size=size * size, binary=True, one_hot=True)
 
         free = np.argwhere(~self.walls)  # row-major order
         cells = free[:, 0] * size + free[:, 1]
