@@ -181,9 +181,45 @@ def taken_action_matmul(h: jnp.ndarray, kernel: jnp.ndarray, action: jnp.ndarray
     x = jnp.zeros((n_tiles * tile, K), h.dtype).at[slot].set(h).reshape(n_tiles, tile, K)
     # Tiles past the last action's get any valid action: their rows are zero.
     tile_action = jnp.minimum(jnp.searchsorted(tile_end, jnp.arange(n_tiles), side="right"), A - 1)
-    w = jnp.take(kernel, tile_action, axis=1)  # [K, n_tiles, G]
-    out = jnp.einsum("tik,ktg->tig", x, w).reshape(n_tiles * tile, G)
-    return out[slot]
+    return _tile_matmul(x, kernel, tile_action).reshape(n_tiles * tile, G)[slot]
+
+
+@jax.custom_vjp
+def _tile_matmul(x: jnp.ndarray, kernel: jnp.ndarray, tile_action: jnp.ndarray) -> jnp.ndarray:
+    """``out[t] = x[t] @ kernel[:, tile_action[t], :]``, [T, tile, K] -> [T, tile, G], one tile at a time.
+
+    A loop over tiles reads each tile's [K, G] slice in place; gathering every tile's slice
+    first would copy T * K * G weights (tens of MB at Craftax's 512 goals), and autodiff of that
+    gather scatters as much back. The gradient (below) accumulates into the kernel's slices in
+    place the same way.
+    """
+
+    def one(_, xs):
+        xt, at = xs
+        return None, xt @ jax.lax.dynamic_index_in_dim(kernel, at, axis=1, keepdims=False)
+
+    return jax.lax.scan(one, None, (x, tile_action))[1]
+
+
+def _tile_matmul_fwd(x, kernel, tile_action):
+    return _tile_matmul(x, kernel, tile_action), (x, kernel, tile_action)
+
+
+def _tile_matmul_bwd(res, d_out):
+    x, kernel, tile_action = res
+
+    def one(d_kernel, xs):
+        xt, dt, at = xs
+        w = jax.lax.dynamic_index_in_dim(kernel, at, axis=1, keepdims=False)
+        current = jax.lax.dynamic_index_in_dim(d_kernel, at, axis=1, keepdims=True)
+        d_kernel = jax.lax.dynamic_update_index_in_dim(d_kernel, current + (xt.T @ dt)[:, None], at, axis=1)
+        return d_kernel, dt @ w.T
+
+    d_kernel, d_x = jax.lax.scan(one, jnp.zeros_like(kernel), (x, d_out, tile_action))
+    return d_x, d_kernel, None
+
+
+_tile_matmul.defvjp(_tile_matmul_fwd, _tile_matmul_bwd)
 
 
 TILED_MIN_ACTIONS = 8  # below this, the taken-action head is the full head's slice (benchmarks/profile_iteration.py)
