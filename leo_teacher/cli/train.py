@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--distributed", action="store_true", help="multi-host: jax.distributed.initialize()")
     p.add_argument("--wandb", action="store_true", help="log to Weights & Biases (offline without a key)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--help-config", action="store_true",
+                   help="list every config field (default, type, meaning) for --set, and exit")
     return p
 
 
@@ -93,6 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from leo_teacher.run.trainer import Trainer
 
     args = build_parser().parse_args(argv)
+    if args.help_config:
+        from leo_teacher.config.describe import help_text
+
+        print(help_text())
+        return 0
 
     def body() -> int:
         cfg = resume_config_from_args(args) if args.resume else config_from_args(args)

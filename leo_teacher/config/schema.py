@@ -30,7 +30,21 @@ class ConfigError(ValueError):
 
 @dataclass
 class EnvConfig:
-    """Which environment, and how many envs step in parallel for how long per iteration."""
+    """Which environment, and how many envs step in parallel for how long per iteration.
+
+    name: the environment: gridworld, craftax-classic, craftax or brax-reacher
+    num_envs: environments stepped in parallel
+    rollout_steps: steps each environment takes per iteration
+    size: gridworld side length in cells
+    wall_prob: gridworld probability that a cell is a wall
+    map_seed: seed of the gridworld's (fixed) map
+    episode_length: steps before an episode ends
+    random_start_steps: training episodes start after up to this many random steps
+    reset_scheme: craftax resets: "auto", or the reset scheme by name (envs/craftax.py)
+    reset_fraction: craftax: fraction of envs reset from the bank each iteration
+    bank_size: craftax: reset states kept in the bank
+    goals_per_ring: brax-reacher: targets on each ring
+    """
 
     name: str = "gridworld"
     num_envs: int = 256
@@ -55,7 +69,26 @@ class EnvConfig:
 
 @dataclass
 class TeacherConfig:
-    """The LEO teacher: an MLP from observation to [G, A] sigmoid values (DESIGN §1)."""
+    """The LEO teacher: an MLP from observation to [G, A] sigmoid values (DESIGN §1).
+
+    width: hidden units per layer
+    depth: hidden layers
+    lr: Adam learning rate
+    anneal_lr: decay the learning rate linearly to 0 over the run
+    max_grad_norm: gradient clipping by global norm
+    epochs: passes over each rollout per iteration
+    minibatch_size: transitions per gradient step
+    eps_start: exploration epsilon at the start (continuous actions: action-noise std)
+    eps_end: exploration epsilon after the decay
+    eps_decay_fraction: fraction of the run over which epsilon decays linearly
+    input_norm: input normalisation: "layer_norm" or "batch_renorm"
+    conv_norm: a LayerNorm after the conv layer
+    relabel_count: pqn-her: extra relabelled goals per env and rollout
+    her_strategy: pqn-her: how relabelled goals are picked (random, seen, positive, mixed)
+    head_width: continuous actions: per-goal critic head width
+    target_noise: continuous actions: std of TD3's target-policy smoothing noise
+    target_noise_clip: continuous actions: clip of that noise
+    """
 
     width: int = 256
     depth: int = 2
@@ -90,7 +123,30 @@ class TeacherConfig:
 
 @dataclass
 class StudentConfig:
-    """A goal-conditioned student trained by PPO and distilled from the teacher."""
+    """A goal-conditioned student trained by PPO and distilled from the teacher.
+
+    name: student name(s), comma-separated, or a module:factory path
+    architecture: MLP student shape: "shared" trunk or the paper's actor/critic "towers"
+    embedding_layers: towers: Dense+ReLU layers after the conv
+    actor_layers: towers: layers of the actor tower
+    critic_layers: towers: layers of the critic tower
+    width: hidden units per layer
+    depth: hidden layers of the shared trunk
+    lr: Adam learning rate
+    anneal_lr: decay the learning rate linearly to 0 over the run
+    max_grad_norm: gradient clipping by global norm
+    adam_eps: Adam's epsilon
+    epochs: PPO passes over each rollout per iteration
+    minibatch_size: transitions per gradient step
+    gamma: discount factor
+    gae_lambda: lambda of generalised advantage estimation
+    clip_eps: PPO ratio clip
+    entropy_coef: weight of the entropy bonus
+    value_coef: weight of the value loss
+    token_dim: transformer: token width
+    num_layers: transformer: blocks
+    num_heads: transformer: attention heads
+    """
 
     name: str = "mlp"
     goal_input: str = "representation"  # or "index": a learned embedding of the goal index
@@ -135,6 +191,14 @@ class CoordinatorConfig:
 
     ``mode`` picks who acts and who learns; the distillation fields shape the student's loss
     towards the teacher (ignored in modes without a teacher or without a student).
+
+    mode: who acts and who learns (config/modes.py lists the modes)
+    distill_target: what the student is distilled towards: argmax, softmax or kl
+    distill_coef: weight of the distillation loss in the student's loss
+    distill_tau: temperature of the teacher's softmax/kl target
+    value_distill_coef: weight of distilling the teacher's value into the student's critic
+    anneal_distill: decay the distillation weight linearly to 0 over the run
+    teacher_warmup_iterations: iterations the teacher trains alone before the student learns
     """
 
     mode: str = "teacher-as-teacher"
@@ -149,7 +213,16 @@ class CoordinatorConfig:
 
 @dataclass
 class RunConfig:
-    """Budget, seed, logging, evaluation and where results go."""
+    """Budget, seed, logging, evaluation and where results go.
+
+    seed: random seed of the run (network initialisation, environments)
+    total_steps: environment steps to train for
+    run_dir: output directory (default runs/<env>-<mode>-<student>-seed<N>-<time>)
+    eval_repeats: evaluation episodes per goal
+    eval_max_steps: step limit of an evaluation episode
+    wandb: log to Weights & Biases (offline without an API key)
+    wandb_project: the Weights & Biases project
+    """
 
     seed: int = 0
     total_steps: int = 2_000_000
