@@ -66,6 +66,21 @@ def make_evaluator(env: Env, repeats: int, max_steps: int, stochastic: bool = Fa
     return build
 
 
+def make_start_values(env: Env, repeats: int, value: Callable):
+    """A jitted ``start_values(params, rng) -> [G]``: ``value(params, obs, goal) -> [B]`` on the
+    first observation of each goal's evaluation episodes (the same resets as
+    :func:`make_evaluator` with the same ``rng``), averaged over the ``repeats``."""
+    G = env.goal_set.num_goals
+    goals = jnp.repeat(jnp.arange(G, dtype=jnp.int32), repeats)
+
+    def start_values(params, rng):
+        k_reset, _ = jax.random.split(rng)
+        _, obs = env.reset(k_reset, G * repeats, evaluation=True)
+        return value(params, obs, goals).reshape(G, repeats).mean(axis=1)
+
+    return jax.jit(start_values)
+
+
 def summarize(success: np.ndarray, reachable: np.ndarray) -> dict[str, float]:
     """Headline figures: mean over all goals and over the reachable ones."""
     success = np.asarray(success, dtype=np.float64)

@@ -87,6 +87,33 @@ class Trainer:
         rng = jax.random.PRNGKey(self.cfg.run.eval_seed)
         return {name: np.asarray(fn(get(state), rng)) for name, (fn, get) in evaluators.items()}
 
+    def _start_values(self):
+        """The teacher's jitted V(s0, g) = max_a Q(s0, g, a) on the evaluation's first
+        observations (its calibration against measured success), or None without a learned
+        discrete teacher."""
+        from leo_teacher.core.evaluation import make_start_values
+
+        teacher = self.coord.teacher
+        if "teacher" not in self.coord.scored_policies() or self.env.continuous or not hasattr(teacher, "goal_values"):
+            return None
+        fn = make_start_values(self.env, self.cfg.run.eval_repeats,
+                               lambda p, obs, goal: teacher.goal_values(p, obs, goal).max(axis=-1))
+        return lambda state, rng: fn(state.teacher.params, rng)
+
+    def evaluation_point(self, state, evaluators, iteration: int) -> tuple[dict, list]:
+        """Evaluate every scored policy (all seeds) and append the point to eval_history.jsonl."""
+        import jax
+
+        success, per_seed = self.evaluate_seeds(state, evaluators)
+        if self.writes:
+            values = None
+            if self._values_fn is not None:
+                rng = jax.random.PRNGKey(self.cfg.run.eval_seed)
+                values = np.mean([np.asarray(self._values_fn(self.seed_state(state, k), rng))
+                                  for k in range(len(self.seeds))], axis=0)
+            outputs.append_eval_history(self.run_dir, iteration, iteration * self.cfg.rollout_size, success, values)
+        return success, per_seed
+
     def evaluate_seeds(self, state, evaluators):
         """(per-goal success averaged over seeds, [per-seed success dicts])."""
         per_seed = [self.evaluate(self.seed_state(state, k), evaluators) for k in range(len(self.seeds))]
@@ -133,6 +160,8 @@ class Trainer:
         checkpoint.check_resume_config(info, cfg)
         state = checkpoint.restore(info, jax.eval_shape(self.init_state))
         rows = checkpoint.reconcile_metrics(self.run_dir, info, cut=self.writes)
+        if self.writes:
+            outputs.cut_eval_history(self.run_dir, info.iteration)
         self.last_checkpoint = info.path
         return state, rows, info.chunks_done, info.iteration, float(info.meta.get("train_seconds", 0.0))
 
@@ -164,6 +193,7 @@ class Trainer:
         K = len(self.seeds)
         state = parallel.shard_state(state, self.mesh, cfg.env.num_envs, batch_axis=0 if K == 1 else 1)
         evaluators = self._evaluators()
+        self._values_fn = self._start_values()
         total_iters = cfg.num_iterations
         chunk = cfg.run.log_every
         num_chunks = math.ceil(total_iters / chunk) if total_iters else 0
@@ -180,7 +210,7 @@ class Trainer:
             done_iters += length
             row = outputs.metrics_row(metrics, coord.reduction, done_iters, cfg.rollout_size, K)
             if cfg.run.eval_every and (c + 1) % cfg.run.eval_every == 0 and c + 1 < num_chunks:
-                success = self.evaluate_seeds(state, evaluators)[0]
+                success = self.evaluation_point(state, evaluators, done_iters)[0]
                 row.update({f"eval/{k}": float(v.mean()) for k, v in success.items()})
             outputs.add_timing(row, time.perf_counter() - start)
             rows.append(row)
@@ -204,7 +234,7 @@ class Trainer:
             raise faults.Interrupted(signals.received, done_iters, self.last_checkpoint, self.run_dir)
         train_seconds = time.perf_counter() - start
 
-        success, per_seed = self.evaluate_seeds(state, evaluators)
+        success, per_seed = self.evaluation_point(state, evaluators, done_iters)
         if rows and self.writes:
             rows[-1].update({f"eval/{k}": float(v.mean()) for k, v in success.items()})
             rundir.rewrite_last_metrics(self.run_dir, rows[-1])  # the final evaluation sits there too
