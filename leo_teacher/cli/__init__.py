@@ -1,4 +1,4 @@
-"""The command-line entry points: ``python -m leo_teacher.{train,export,evaluate}``."""
+"""The command-line entry points: ``python -m leo_teacher.{train,export,evaluate,report,sweep}``."""
 
 from __future__ import annotations
 

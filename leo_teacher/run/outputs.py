@@ -118,7 +118,7 @@ def cut_eval_history(run_dir: Path, iteration: int) -> None:
 
 
 def write_final(trainer, success: dict, summary: dict, rows: list) -> None:
-    """per_goal_success.csv, summary.json and the plots of a finished run."""
+    """per_goal_success.csv, summary.json, the plots and report.html of a finished run."""
     cfg, env, run_dir = trainer.cfg, trainer.env, trainer.run_dir
     reachable = env.goal_set.reachable_mask()
     rundir.record(run_dir, "per_goal_success.csv", "summary.json", "summary.json.tmp",
@@ -132,6 +132,9 @@ def write_final(trainer, success: dict, summary: dict, rows: list) -> None:
     names = trainer.coord.student_names
     if len(names) > 1:
         rundir.plot_students(run_dir, success, reachable, names)
+    from leo_teacher.run.report import write_report
+
+    write_report([run_dir])  # report.html, from the files just written
 
 
 def make_wandb(cfg: Config, run_dir: Path):

@@ -17,7 +17,7 @@ RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "per_goal_success.c
 RUN_ENTRIES = RUN_FILES + (
     "metrics.jsonl.tmp", "summary.json.tmp", "learning_curve.png", "per_goal_success.png",
     "students_per_goal.png", "checkpoints", ".lock", "wandb", "wandb_run_id",
-    "eval_history.jsonl", "eval_history.jsonl.tmp", "report.html",
+    "eval_history.jsonl", "eval_history.jsonl.tmp", "report.html", "report.html.tmp",
 )
 TIMING_FIELDS = ("wall_seconds", "steps_per_second")
 
