@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
@@ -40,9 +39,10 @@ def chromium() -> str:
     return found
 
 
-def render_in_chromium(page: Path) -> tuple[dict, str]:
-    """(the probe's record of images and errors, Chromium's stderr) for ``page`` rendered headless."""
-    probed = page.with_name("probed_" + page.name)
+def render_in_chromium(page: Path, work: Path) -> tuple[dict, str]:
+    """(the probe's record of images and errors, Chromium's stderr) for ``page`` rendered headless
+    (a copy with the probe, in ``work``)."""
+    probed = work / ("probed_" + page.name)
     probed.write_text(page.read_text().replace("<head>", "<head>" + PROBE_HEAD, 1))
     with tempfile.TemporaryDirectory() as profile:
         proc = subprocess.run([chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr",
@@ -54,24 +54,23 @@ def render_in_chromium(page: Path) -> tuple[dict, str]:
     return json.loads(record.replace("&quot;", '"').replace("&amp;", "&")), proc.stderr
 
 
-def test_tiny_run_report_renders_in_chromium(tmp_path):
-    run_dir = tmp_path / "run"
-    proc = run_cli("--preset", "tiny", "--seed", "0", "--run-dir", str(run_dir), "--no-progress",
-                   "--set", "run.eval_every=1")
-    assert proc.returncode == 0, proc.stderr
+def test_tiny_run_report_renders_in_chromium(tiny_run, tmp_path):
+    from leo_teacher.cli.report import main
+
+    run_dir, _ = tiny_run
     history = [json.loads(line) for line in (run_dir / "eval_history.jsonl").read_text().splitlines()]
     assert [h["iteration"] for h in history] == [20, 40, 60, 80]  # every chunk of the tiny preset, and the end
     assert set(history[-1]["success"]) == {"mlp", "teacher"} and "teacher_start_value" in history[-1]
     manifest = json.loads((run_dir / ".leo_teacher_manifest.json").read_text())["entries"]
     assert {"report.html", "eval_history.jsonl"} <= set(manifest)  # --overwrite may delete them
 
-    # Two runs side by side, through the report command.
-    out = tmp_path / "both.html"
-    proc = run_cli(str(run_dir), str(run_dir), "--out", str(out), module="leo_teacher.report")
-    assert proc.returncode == 0 and out.exists(), proc.stderr
-    assert run_cli(str(run_dir), str(run_dir), module="leo_teacher.report").returncode == 2  # needs --out
+    out = tmp_path / "both.html"  # two runs side by side
+    assert main([str(run_dir), str(run_dir), "--out", str(out)]) == 0
+    assert out.read_text().count('<div class="run">') == 2
+    assert main([str(run_dir), str(run_dir)]) == 2  # several runs need --out
+    assert main([str(run_dir), "--out", str(out)]) == 2  # exists: --overwrite
 
-    record, stderr = render_in_chromium(run_dir / "report.html")
+    record, stderr = render_in_chromium(run_dir / "report.html", tmp_path)
     # curves, one heat map per policy, teacher vs student, calibration
     assert record["images"] == 5, record
     assert all(w > 0 for w in record["widths"]), record
