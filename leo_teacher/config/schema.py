@@ -152,6 +152,12 @@ class CoordinatorConfig:
     goal_sampling: str = "uniform-seen"
     goal_temperature: float = 0.2
     goal_floor: float = 0.2
+    # modes distill / distill-ppo (python -m leo_teacher.distill): the finished run whose teacher
+    # is loaded and frozen, and the share of envs the teacher acts in, from teacher_act_start at
+    # the first iteration linearly down to 0 at teacher_act_fraction of the run (0: the student always acts)
+    teacher_run: str = ""
+    teacher_act_start: float = 0.0
+    teacher_act_fraction: float = 0.2
 
 
 @dataclass

@@ -185,11 +185,11 @@ class Coordinator:
 
     def scored_policies(self) -> dict[str, ScoredPolicy]:
         """The policies a run evaluates: the acting one(s), and the teacher wherever it learned
-        (students greedy, or sampling with ``run.eval_policy=sample``)."""
+        or was distilled from (students greedy, or sampling with ``run.eval_policy=sample``)."""
         sample = self.config.run.eval_policy == "sample"
         greedy = self.greedy_policies(sample)
         names = {"student": list(self.student_names), "teacher": ["teacher"], "random": []}[self.mode.actor]
-        if self.schedule.train_teacher and "teacher" not in names:
+        if (self.schedule.train_teacher or self.mode.frozen_teacher) and "teacher" not in names:
             names.append("teacher")
         if not names:
             return {"random": ScoredPolicy(random_policy(self.dist), lambda s: None, stochastic=True)}

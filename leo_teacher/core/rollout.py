@@ -88,6 +88,22 @@ def random_acts(c, k_act, k_eps, out, value, advice, eps):
 ACTORS = {"student": students_act, "teacher": teacher_acts, "random": random_acts}
 
 
+def mixed_acts(act, beta: jnp.ndarray):
+    """An actor where, in each env and step, the teacher acts greedily with probability ``beta``
+    (a distill run's early iterations) and ``act`` acts otherwise; the log-probability is the
+    student's of the action taken."""
+
+    def mixed(c, k_act, k_eps, out, value, advice, eps):
+        k_own, k_mix = jax.random.split(k_act)
+        action, _, value = act(c, k_own, k_eps, out, value, advice, eps)
+        teacher = c.teacher.explore(k_own, k_eps, advice, jnp.zeros(()))
+        use = jax.random.uniform(k_mix, (action.shape[0],)) < beta
+        action = jnp.where(use.reshape(use.shape + (1,) * (action.ndim - 1)), teacher, action)
+        return action, c.dist.log_prob(out, action), value
+
+    return mixed
+
+
 def student_slice(c, i: int, x: jnp.ndarray, axis: int = 0) -> jnp.ndarray:
     """Student i's contiguous share of the env batch along ``axis``."""
     n = c.slice_size
@@ -107,6 +123,8 @@ def rollout(c, state: TrainState, rng: jax.Array) -> tuple[ActorState, Transitio
     """``env.rollout_steps`` steps of the whole env batch under the mode's actor (``c``: the coordinator)."""
     B, eps = c.num_envs, c.schedule.epsilon(state.iteration)
     act = ACTORS[c.mode.actor]
+    if c.config.coordinator.teacher_act_start > 0:
+        act = mixed_acts(act, c.schedule.teacher_share(state.iteration))
 
     def step(actors: ActorState, key):
         k_act, k_eps, k_env, k_goal = jax.random.split(key, 4)
