@@ -12,6 +12,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from leo_teacher.envs.goals import goal_families  # noqa: F401  (re-exported for the notebooks)
+
 # ---------------------------------------------------------------------------- numbers
 
 
@@ -48,11 +50,6 @@ def steady_steps_per_second(run) -> float:
         return float(run.summary.get("steps_per_second", np.nan))
     dt = m[-1]["wall_seconds"] - m[0]["wall_seconds"]
     return float((m[-1]["env_steps"] - m[0]["env_steps"]) / max(dt, 1e-9))
-
-
-def goal_families(names: Sequence[str]) -> list[str]:
-    """The family of each goal: its name up to the first '/' ("inventory/wood_3" -> "inventory")."""
-    return [n.split("/", 1)[0] if "/" in n else n for n in names]
 
 
 def family_success(names: Sequence[str], success: np.ndarray) -> dict[str, float]:

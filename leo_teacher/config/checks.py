@@ -7,6 +7,7 @@ import math
 from leo_teacher.config.schema import (
     DISTILL_TARGETS,
     GOAL_INPUTS,
+    GOAL_SAMPLINGS,
     HER_STRATEGIES,
     EVAL_POLICIES,
     INPUT_NORMS,
@@ -57,6 +58,8 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "coordinator.value_distill_coef": (0, INF, True, False),
     "coordinator.teacher_warmup_iterations": (0, INF, True, False),
     "coordinator.teacher_value_weight": (0, 1, True, True),
+    "coordinator.goal_temperature": (0, INF, False, False), "coordinator.goal_floor": (0, 1, True, True),
+    "coordinator.teacher_act_start": (0, 1, True, True), "coordinator.teacher_act_fraction": (0, 1, False, True),
     "run.total_steps": (0, INF, True, False), "run.log_every": (0, INF, False, False),
     "run.eval_every": (0, INF, True, False), "run.eval_repeats": (0, INF, False, False),
     "run.eval_max_steps": (0, INF, False, False), "run.checkpoint_every": (0, INF, True, False),
@@ -135,6 +138,8 @@ def validate(cfg: Config) -> None:
         )
     if cfg.teacher.relabel_count < 0:
         raise ConfigError(f"teacher.relabel_count={cfg.teacher.relabel_count} must be >= 0")
+    check_goal_sampling(cfg)
+    check_frozen_teacher(cfg)
     check_ranges(cfg)
     n = cfg.rollout_size
     for part in ("teacher", "student"):
@@ -149,6 +154,36 @@ def validate(cfg: Config) -> None:
             f"run.total_steps={cfg.run.total_steps} is less than one rollout ({n} steps); "
             f"raise --total-steps or lower env.num_envs / env.rollout_steps"
         )
+
+
+def check_goal_sampling(cfg: Config) -> None:
+    """A known sampler; frontier only where an all-goals teacher computes every goal's value while acting."""
+    from leo_teacher.config.modes import MODE_TABLE
+
+    c = cfg.coordinator
+    if c.goal_sampling not in GOAL_SAMPLINGS:
+        raise ConfigError(f"unknown coordinator.goal_sampling {c.goal_sampling!r}; valid: {', '.join(GOAL_SAMPLINGS)}")
+    m = MODE_TABLE[c.mode]
+    runs_teacher = m.actor == "teacher" or m.trains_teacher or m.distils
+    if c.goal_sampling == "frontier" and not (m.all_goals_teacher and runs_teacher):
+        raise ConfigError(
+            f"coordinator.goal_sampling=frontier reads every goal's value from an all-goals teacher while "
+            f"acting, which mode {c.mode} does not compute; use uniform-seen or progress"
+        )
+
+
+def check_frozen_teacher(cfg: Config) -> None:
+    """The distill modes name the run their teacher comes from; only they can let it act."""
+    from leo_teacher.config.modes import MODE_TABLE
+
+    c = cfg.coordinator
+    frozen = MODE_TABLE[c.mode].frozen_teacher
+    if frozen and not c.teacher_run:
+        raise ConfigError(f"mode {c.mode} distils a trained teacher: use python -m leo_teacher.distill RUN_DIR "
+                          "(or set coordinator.teacher_run=RUN_DIR)")
+    if c.teacher_act_start > 0 and not frozen:
+        raise ConfigError(f"coordinator.teacher_act_start={c.teacher_act_start} lets a frozen teacher act, which "
+                          f"only modes distill and distill-ppo have; set it to 0 for mode {c.mode}")
 
 
 def check_students(cfg: Config) -> None:

@@ -22,6 +22,7 @@ INPUT_NORMS = ("layer_norm", "batch_renorm")
 STUDENT_ARCHITECTURES = ("shared", "towers")
 EVAL_POLICIES = ("greedy", "sample")
 TRACES = ("peng", "watkins")
+GOAL_SAMPLINGS = ("uniform-seen", "frontier", "progress")  # coordinator.goal_sampling (core/curriculum.py)
 
 
 class ConfigError(ValueError):
@@ -209,6 +210,18 @@ class CoordinatorConfig:
     anneal_distill: bool = False
     teacher_warmup_iterations: int = 0
     teacher_value_weight: float = 0.3  # dual-leo-pqn: weight of the teacher's values when acting
+    # which seen goal to command next (core/curriculum.py): uniform-seen (the paper's), frontier
+    # (the teacher's undecided goals at the current state) or progress (recent change of live
+    # success); the weighted two: softmax(score / goal_temperature) mixed with goal_floor of uniform
+    goal_sampling: str = "uniform-seen"
+    goal_temperature: float = 0.2
+    goal_floor: float = 0.2
+    # modes distill / distill-ppo (python -m leo_teacher.distill): the finished run whose teacher
+    # is loaded and frozen, and the share of envs the teacher acts in, from teacher_act_start at
+    # the first iteration linearly down to 0 at teacher_act_fraction of the run (0: the student always acts)
+    teacher_run: str = ""
+    teacher_act_start: float = 0.0
+    teacher_act_fraction: float = 0.2
 
 
 @dataclass

@@ -16,12 +16,13 @@ import jax.numpy as jnp
 
 from leo_teacher.config import Config, ConfigError
 from leo_teacher.config.checks import check_action_space, check_students
-from leo_teacher.core import distributions
+from leo_teacher.core import curriculum, distributions
 from leo_teacher.core.evaluation import random_policy
 from leo_teacher.core.rollout import COUNTERS, paper_live_success, rollout, sample_goals, student_slice
 from leo_teacher.core.schedule import Schedule
 from leo_teacher.core.state import ActorState, Learner, TrainState
 from leo_teacher.envs.base import Env
+from leo_teacher.envs.goals import goal_families
 from leo_teacher.learners import StudentHParams, make_learner
 from leo_teacher.teachers import make_teacher
 from students import StudentSpec, make_student
@@ -70,6 +71,10 @@ class Coordinator:
         self.explores = explores[self.mode.actor]
         # Binary observations are stored as uint8 in rollouts and cast back where a network reads them.
         self.obs_store_dtype = jnp.uint8 if env.obs_spec.binary else jnp.float32
+        # Goal families (name prefix before '/'), for the share of commands each one gets.
+        fams = goal_families(self.goal_set.names)
+        self.families = list(dict.fromkeys(fams))
+        self.family_index = jnp.asarray([self.families.index(f) for f in fams], jnp.int32)
         self._chunks: dict = {}
 
     def init(self, seed: int) -> TrainState:
@@ -86,7 +91,9 @@ class Coordinator:
                             first_goal=jnp.ones((self.num_envs,), dtype=bool), seen=seen,
                             live_successes=jnp.zeros((), jnp.float32), live_attempts=jnp.zeros((), jnp.float32),
                             paper_successes=jnp.zeros((self.num_goals,), jnp.float32),
-                            paper_failures=jnp.zeros((self.num_goals,), jnp.float32))
+                            paper_failures=jnp.zeros((self.num_goals,), jnp.float32),
+                            **{k: jnp.zeros((self.num_goals,), jnp.float32)
+                               for k in ("fast_successes", "fast_failures", "commanded", "command_mass")})
         teacher = self.teacher.init(k_teacher, obs)
         return TrainState(actors, teacher, tuple(students), rng, jnp.zeros((), jnp.int32))
 
@@ -103,6 +110,7 @@ class Coordinator:
             "live_success": actors.live_successes / jnp.maximum(actors.live_attempts, 1e-6),
             "paper_live_success": paper_live_success(actors.paper_successes, actors.paper_failures),
             "epsilon": sched.epsilon(state.iteration) if self.explores else jnp.float32(0),
+            **self._command_metrics(actors),
         }
         students = state.students
         if sched.train_student:
@@ -114,6 +122,14 @@ class Coordinator:
             teacher, t_metrics = self.teacher.update(k_teacher, state.teacher, traj, actors.obs, actors.seen)
             metrics.update(t_metrics)
         return TrainState(actors, teacher, students, rng, state.iteration + 1), metrics
+
+    def _command_metrics(self, actors: ActorState) -> dict:
+        """This chunk's goal draws so far: the entropy of the distribution they came from (mean
+        over draws) and the share of draws each goal family got (read at the chunk's end)."""
+        draws = jnp.maximum(actors.commanded.sum(), 1e-6)
+        shares = jax.ops.segment_sum(actors.commanded, self.family_index, len(self.families)) / draws
+        return {"goal_entropy": curriculum.entropy(actors.command_mass / draws),
+                **{f"commanded/{f}": shares[i] for i, f in enumerate(self.families)}}
 
     def _update_student(self, i: int, state: TrainState, actors: ActorState, traj, key, metrics: dict) -> Learner:
         """Student i's update on its slice of the rollout; its metrics go into ``metrics``."""
@@ -132,7 +148,7 @@ class Coordinator:
 
     def reduction(self, key: str) -> str:
         """How metric ``key`` is reduced over a chunk: "last" for counters, "mean" for losses."""
-        return "last" if key in COUNTERS or key == "distill_scale" else "mean"
+        return "last" if key in COUNTERS or key == "distill_scale" or key.startswith("commanded/") else "mean"
 
     def chunk_fn(self, length: int, num_seeds: int = 1):
         """A jitted function running ``length`` iterations under lax.scan (cached).
@@ -169,11 +185,11 @@ class Coordinator:
 
     def scored_policies(self) -> dict[str, ScoredPolicy]:
         """The policies a run evaluates: the acting one(s), and the teacher wherever it learned
-        (students greedy, or sampling with ``run.eval_policy=sample``)."""
+        or was distilled from (students greedy, or sampling with ``run.eval_policy=sample``)."""
         sample = self.config.run.eval_policy == "sample"
         greedy = self.greedy_policies(sample)
         names = {"student": list(self.student_names), "teacher": ["teacher"], "random": []}[self.mode.actor]
-        if self.schedule.train_teacher and "teacher" not in names:
+        if (self.schedule.train_teacher or self.mode.frozen_teacher) and "teacher" not in names:
             names.append("teacher")
         if not names:
             return {"random": ScoredPolicy(random_policy(self.dist), lambda s: None, stochastic=True)}

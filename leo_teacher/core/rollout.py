@@ -1,7 +1,9 @@
 """One rollout: who acts (a table of actor functions), goal commanding, what each step records.
 
-Goal commanding (DESIGN §1): a new goal, drawn uniformly from the goals seen so far, when the
-commanded one is achieved or the episode ends. Two live success rates come from the training
+Goal commanding (DESIGN §1): a new goal, drawn from the goals seen so far (uniformly, or as
+``coordinator.goal_sampling`` says: :mod:`leo_teacher.core.curriculum`), when the commanded one
+is achieved or the episode ends. The values frontier reads are the teacher's at the step's
+state, computed while acting: one step before the new goal's first state. Two live success rates come from the training
 rollouts, both about the first commanded goal of each episode:
 
 - ``live_success``: successes over decided first goals, all goals pooled, counts decayed by
@@ -17,11 +19,15 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from leo_teacher.core import curriculum
 from leo_teacher.core.state import ActorState, TrainState, Transition
 
 LIVE_DECAY = 0.9  # per-iteration decay of the live success counts
 PAPER_DECAY = 0.999  # per-iteration decay of the paper metric's per-goal counts
-COUNTERS = ("goals_seen", "live_success", "paper_live_success", "epsilon")  # read at a chunk's end
+# The progress sampler's fast per-goal counts: the same events as the paper metric's (its slow
+# counts), forgotten within tens of iterations, so their gap is the recent change.
+FAST_DECAY = 0.9
+COUNTERS = ("goals_seen", "live_success", "paper_live_success", "epsilon", "goal_entropy")  # read at a chunk's end
 
 
 def count_first_goals(successes, failures, goal, first_goal, hit, episode_end):
@@ -48,6 +54,21 @@ def sample_goals(rng: jax.Array, seen: jnp.ndarray, num: int) -> jnp.ndarray:
     return jax.random.categorical(rng, logits, shape=(num,)).astype(jnp.int32)
 
 
+def command_goals(c, rng: jax.Array, seen: jnp.ndarray, values: jnp.ndarray, actors: ActorState):
+    """Next goals [B] under ``coordinator.goal_sampling`` and the distribution drawn from
+    ([G], or [B, G] for frontier); ``values`` [B, G]: each goal's value at the step's state."""
+    cc = c.config.coordinator
+    if cc.goal_sampling == "uniform-seen":
+        return sample_goals(rng, seen, c.num_envs), curriculum.uniform_probs(seen)
+    if cc.goal_sampling == "frontier":
+        score = curriculum.frontier_scores(values)
+    else:
+        score = curriculum.progress_scores(actors.fast_successes, actors.fast_failures, actors.paper_successes,
+                                           actors.paper_failures, seen)
+    probs = curriculum.weighted_probs(score, seen, cc.goal_temperature, cc.goal_floor)
+    return curriculum.draw(rng, probs, c.num_envs), probs
+
+
 # Actors: (coordinator, keys, students' outputs and values, teacher advice, epsilon)
 #   -> (action, behaviour log-probability, the value the rollout records).
 def students_act(c, k_act, k_eps, out, value, advice, eps):
@@ -65,6 +86,22 @@ def random_acts(c, k_act, k_eps, out, value, advice, eps):
 
 
 ACTORS = {"student": students_act, "teacher": teacher_acts, "random": random_acts}
+
+
+def mixed_acts(act, beta: jnp.ndarray):
+    """An actor where, in each env and step, the teacher acts greedily with probability ``beta``
+    (a distill run's early iterations) and ``act`` acts otherwise; the log-probability is the
+    student's of the action taken."""
+
+    def mixed(c, k_act, k_eps, out, value, advice, eps):
+        k_own, k_mix = jax.random.split(k_act)
+        action, _, value = act(c, k_own, k_eps, out, value, advice, eps)
+        teacher = c.teacher.explore(k_own, k_eps, advice, jnp.zeros(()))
+        use = jax.random.uniform(k_mix, (action.shape[0],)) < beta
+        action = jnp.where(use.reshape(use.shape + (1,) * (action.ndim - 1)), teacher, action)
+        return action, c.dist.log_prob(out, action), value
+
+    return mixed
 
 
 def student_slice(c, i: int, x: jnp.ndarray, axis: int = 0) -> jnp.ndarray:
@@ -86,6 +123,8 @@ def rollout(c, state: TrainState, rng: jax.Array) -> tuple[ActorState, Transitio
     """``env.rollout_steps`` steps of the whole env batch under the mode's actor (``c``: the coordinator)."""
     B, eps = c.num_envs, c.schedule.epsilon(state.iteration)
     act = ACTORS[c.mode.actor]
+    if c.config.coordinator.teacher_act_start > 0:
+        act = mixed_acts(act, c.schedule.teacher_share(state.iteration))
 
     def step(actors: ActorState, key):
         k_act, k_eps, k_env, k_goal = jax.random.split(key, 4)
@@ -104,9 +143,12 @@ def rollout(c, state: TrainState, rng: jax.Array) -> tuple[ActorState, Transitio
         goal_done = jnp.logical_or(hit, res.episode_end)
         seen = jnp.logical_or(actors.seen, achieved.any(axis=0))
         decided = jnp.logical_and(actors.first_goal, goal_done)  # the episode's first goal is decided
-        new_goal = sample_goals(k_goal, seen, B)
+        new_goal, probs = command_goals(c, k_goal, seen, bootstrap, actors)
+        drawn = goal_done.astype(jnp.float32)
         paper = count_first_goals(actors.paper_successes, actors.paper_failures, actors.goal, actors.first_goal,
                                   hit, res.episode_end)
+        fast = count_first_goals(actors.fast_successes, actors.fast_failures, actors.goal, actors.first_goal,
+                                 hit, res.episode_end)
         tr = Transition(obs=actors.obs.astype(c.obs_store_dtype), action=action, goal=actors.goal,
                         reward=hit.astype(jnp.float32), goal_done=goal_done, episode_end=res.episode_end,
                         achieved=achieved, logp=logp, value=value, advice=advice, teacher_bootstrap=bootstrap,
@@ -121,6 +163,10 @@ def rollout(c, state: TrainState, rng: jax.Array) -> tuple[ActorState, Transitio
             live_attempts=actors.live_attempts + jnp.sum(decided),
             paper_successes=paper[0],
             paper_failures=paper[1],
+            fast_successes=fast[0],
+            fast_failures=fast[1],
+            commanded=actors.commanded.at[new_goal].add(drawn),
+            command_mass=actors.command_mass + (drawn @ probs if probs.ndim == 2 else drawn.sum() * probs),
         )
         return actors, tr
 
@@ -128,7 +174,12 @@ def rollout(c, state: TrainState, rng: jax.Array) -> tuple[ActorState, Transitio
         live_successes=state.actors.live_successes * LIVE_DECAY,
         live_attempts=state.actors.live_attempts * LIVE_DECAY,
     )
+    # The goal-draw tallies cover one metrics line: they restart with each chunk of log_every iterations.
+    keep = (state.iteration % c.config.run.log_every != 0).astype(jnp.float32)
+    actors = actors.replace(commanded=actors.commanded * keep, command_mass=actors.command_mass * keep)
     actors, traj = jax.lax.scan(step, actors, jax.random.split(rng, c.config.env.rollout_steps))
     actors = actors.replace(paper_successes=actors.paper_successes * PAPER_DECAY,
-                            paper_failures=actors.paper_failures * PAPER_DECAY)
+                            paper_failures=actors.paper_failures * PAPER_DECAY,
+                            fast_successes=actors.fast_successes * FAST_DECAY,
+                            fast_failures=actors.fast_failures * FAST_DECAY)
     return actors, traj

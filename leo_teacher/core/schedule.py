@@ -33,6 +33,8 @@ class Schedule:
     eps_end: float
     eps_decay_iterations: int
     num_iterations: int
+    teacher_act_start: float = 0.0
+    teacher_act_iterations: int = 1
 
     @classmethod
     def from_config(cls, config: Config, student: str | None = None) -> "Schedule":
@@ -59,6 +61,8 @@ class Schedule:
             eps_end=config.teacher.eps_end,
             eps_decay_iterations=max(1, int(config.teacher.eps_decay_fraction * n)),
             num_iterations=max(1, n),
+            teacher_act_start=c.teacher_act_start,
+            teacher_act_iterations=max(1, int(c.teacher_act_fraction * n)),
         )
 
     @property
@@ -74,6 +78,10 @@ class Schedule:
         """Exploration rate of epsilon-greedy actors: linear from eps_start to eps_end, then constant."""
         frac = jnp.clip(iteration / self.eps_decay_iterations, 0.0, 1.0)
         return self.eps_start + frac * (self.eps_end - self.eps_start)
+
+    def teacher_share(self, iteration: jnp.ndarray) -> jnp.ndarray:
+        """Probability that the frozen teacher acts (distill modes): linear from teacher_act_start to 0."""
+        return self.teacher_act_start * jnp.clip(1.0 - iteration / self.teacher_act_iterations, 0.0, 1.0)
 
     def distill_scale(self, iteration: jnp.ndarray) -> jnp.ndarray:
         """Multiplier on the distillation coefficients: 0 in warm-up, optionally annealed."""

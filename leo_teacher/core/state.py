@@ -32,6 +32,13 @@ class ActorState:
     # commanded goals achieved, and of episodes that ended while on their first goal.
     paper_successes: jnp.ndarray  # [G] float32
     paper_failures: jnp.ndarray  # [G] float32
+    # The progress sampler's faster-decayed copies of those counts (core/rollout.py FAST_DECAY).
+    fast_successes: jnp.ndarray  # [G] float32
+    fast_failures: jnp.ndarray  # [G] float32
+    # This chunk's goal draws: how many times each goal was commanded, and the summed
+    # distributions they were drawn from (for the logged entropy).
+    commanded: jnp.ndarray  # [G] float32
+    command_mass: jnp.ndarray  # [G] float32
 
 
 @struct.dataclass

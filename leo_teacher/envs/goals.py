@@ -14,6 +14,11 @@ import jax.numpy as jnp
 import numpy as np
 
 
+def goal_families(names: Sequence[str]) -> list[str]:
+    """The family of each goal: its name up to the first '/' ("inventory/wood_3" -> "inventory")."""
+    return [n.split("/", 1)[0] if "/" in n else n for n in names]
+
+
 @dataclass(frozen=True, eq=False)
 class GoalSet:
     """Base goal set: names in a fixed order, per-goal representations, and reachability.

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from leo_teacher.learners.base import StudentHParams, StudentLearner
+from leo_teacher.learners.distill import DistillLearner
 from leo_teacher.learners.ppo import PPOLearner
 from leo_teacher.learners.pqn import PQNLearner
 
-LEARNERS = {"ppo": PPOLearner, "pqn": PQNLearner}
+LEARNERS = {"ppo": PPOLearner, "pqn": PQNLearner, "distill": DistillLearner}
 
 
 def make_learner(algorithm: str, config, dist, goal_reps, num_students: int) -> StudentLearner:
@@ -14,4 +15,4 @@ def make_learner(algorithm: str, config, dist, goal_reps, num_students: int) -> 
     return LEARNERS[algorithm](config, dist, goal_reps, num_students)
 
 
-__all__ = ["LEARNERS", "PPOLearner", "PQNLearner", "StudentHParams", "StudentLearner", "make_learner"]
+__all__ = ["LEARNERS", "DistillLearner", "PPOLearner", "PQNLearner", "StudentHParams", "StudentLearner", "make_learner"]

@@ -63,6 +63,11 @@ def summarize_run(trainer, state, success, per_seed, rows, train_seconds: float,
         "paper_live_success": rows[-1]["paper_live_success"] if rows else None,
         "machine": provenance.machine_record(),  # what bit-identical results need to match
     }
+    if coord.mode.frozen_teacher:  # a distill run: what each student costs to deploy, beside its teacher
+        from leo_teacher.run.costs import policy_costs
+
+        summary["costs"] = policy_costs(coord, trainer.seed_state(state), trainer.env, cfg.run.seed)
+        summary["teacher_run"] = cfg.coordinator.teacher_run
     if len(trainer.seeds) > 1:
         per = [summarize(s[head], reachable) for s in per_seed]
         summary.update({
@@ -170,6 +175,11 @@ def report(summary: dict, run_dir: Path, env) -> str:
             f"per-goal success [{name}]: all goals {s['success_rate']:.3f} | reachable "
             f"{s['success_rate_reachable']:.3f} ({s['num_reachable']}/{s['num_goals']} goals reachable)"
         )
+    if "costs" in summary:
+        from leo_teacher.run.costs import costs_table
+
+        lines.append(f"deployment cost (CPU, greedy action; teacher from {summary['teacher_run']}):")
+        lines.append(costs_table(summary["costs"], summary["policies"]))
     with open(success_csv) as f:
         col = list(csv.DictReader(f))
     key = next(k for k in col[0] if k.startswith("success"))

@@ -56,13 +56,28 @@ class Trainer:
     def seeds(self) -> list[int]:
         return [self.cfg.run.seed + k for k in range(self.cfg.run.num_seeds)]
 
-    def init_state(self):
-        """The initial state: one seed's, or K seeds' stacked on a leading axis."""
+    def fresh_state(self):
+        """A new state: one seed's, or K seeds' stacked on a leading axis (the teacher untrained)."""
         from leo_teacher.run import parallel
 
         if len(self.seeds) == 1:
             return self.coord.init(self.seeds[0])
         return parallel.seed_stack_init(self.coord, self.seeds)
+
+    def init_state(self):
+        """The initial state: :meth:`fresh_state`, with the distill modes' trained teacher loaded."""
+        state = self.fresh_state()
+        if not self.coord.mode.frozen_teacher:
+            return state
+        import jax
+        import jax.numpy as jnp
+
+        from leo_teacher.run.loading import load_frozen_teacher
+
+        teacher = load_frozen_teacher(self.cfg)  # every seed distils the same teacher
+        if len(self.seeds) > 1:
+            teacher = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (len(self.seeds),) + x.shape), teacher)
+        return state.replace(teacher=teacher)
 
     def seed_state(self, state, k: int = 0):
         """Seed k's state out of the (possibly seed-stacked) training state."""
@@ -158,7 +173,7 @@ class Trainer:
 
         info = checkpoint.latest(self.run_dir)
         checkpoint.check_resume_config(info, cfg)
-        state = checkpoint.restore(info, jax.eval_shape(self.init_state))
+        state = checkpoint.restore(info, jax.eval_shape(self.fresh_state))
         rows = checkpoint.reconcile_metrics(self.run_dir, info, cut=self.writes)
         if self.writes:
             outputs.cut_eval_history(self.run_dir, info.iteration)
