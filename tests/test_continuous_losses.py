@@ -11,7 +11,9 @@ import numpy as np
 import optax
 import pytest
 
+from leo_teacher.config import ConfigError, build_config
 from leo_teacher.core import losses
+from leo_teacher.teachers.actor_critic import continuous_optimiser
 from leo_teacher.teachers.actor_critic_nets import AllGoalsActorCritic, actor_only
 from leo_teacher.core.distributions import DiagGaussian
 from leo_teacher.core.state import Advice
@@ -58,6 +60,41 @@ def test_distillation_losses_by_hand():
 
 def test_dpg_actor_loss_by_hand():
     np.testing.assert_allclose(losses.dpg_actor_loss(jnp.array([[0.2, 0.4], [0.6, 0.8]])), -0.5, rtol=1e-6)
+
+
+def test_weighted_goal_losses_by_hand():
+    achieved = jnp.array([[[True, False, False], [False, False, False]],
+                          [[False, False, True], [False, False, False]]])  # [T=2, B=2, G=3]
+    w = losses.unreached_goal_weights(achieved, 0.25)
+    np.testing.assert_allclose(w[0], [[1, 0.25, 1], [0.25, 0.25, 0.25]])
+    np.testing.assert_allclose(w[1], w[0])  # per env over the whole rollout, the same at every step
+    q, y = jnp.array([[0.5, 0.0], [1.0, 0.2]]), jnp.array([[1.0, 0.0], [0.0, 0.2]])
+    weights = jnp.array([[1.0, 0.5], [0.0, 1.0]])
+    # squared errors (0.25, 0; 1, 0): 0.5 * (1 * 0.25) / (1 + 0.5 + 0 + 1) = 0.05
+    np.testing.assert_allclose(losses.weighted_td_loss(q, y, weights), 0.05, rtol=1e-6)
+    np.testing.assert_allclose(losses.weighted_td_loss(jnp.stack([q, q]), y, weights), 0.05, rtol=1e-6)
+    np.testing.assert_allclose(losses.weighted_td_loss(q, y, jnp.ones((2, 2))), losses.leo_td_loss(q, y), rtol=1e-6)
+    q_pi = jnp.array([[0.2, 0.4], [0.6, 0.8]])
+    # -(0.2 + 0.5 * 0.4 + 0 + 0.8) / 2.5 = -0.48
+    np.testing.assert_allclose(losses.weighted_dpg_actor_loss(q_pi, weights), -0.48, rtol=1e-6)
+    np.testing.assert_allclose(losses.weighted_dpg_actor_loss(q_pi, jnp.ones((2, 2))), -0.5, rtol=1e-6)
+
+
+def test_separate_optimisers_clip_actor_and_critic_apart():
+    params = {"params": {"actor": {"w": jnp.zeros(2)}, "critics_0": {"w": jnp.zeros(2)}}}
+    grads = {"params": {"actor": {"w": jnp.full(2, 0.1)}, "critics_0": {"w": jnp.full(2, 100.0)}}}
+    moves = {}
+    for kind in ("joint", "separate"):
+        cfg = build_config(overrides={"teacher": {"optimisers": kind, "lr": 0.01, "max_grad_norm": 1.0}})
+        tx = continuous_optimiser(cfg)
+        moves[kind] = tx.update(grads, tx.init(params), params)[0]["params"]["actor"]["w"]
+    # RAdam's first step is lr times the (clipped) gradient. Separate: the actor's norm 0.141 is
+    # under the clip, -0.01 * 0.1; joint: the global norm sqrt(2 * 0.01 + 2 * 10^4) = 141.42
+    # scales it by 1 / 141.42
+    np.testing.assert_allclose(moves["separate"], [-1e-3, -1e-3], rtol=1e-5)
+    np.testing.assert_allclose(moves["joint"], [-1e-3 / 141.4214, -1e-3 / 141.4214], rtol=1e-4)
+    with pytest.raises(ConfigError, match="valid: joint, separate"):
+        build_config(overrides={"teacher": {"optimisers": "both"}})
 
 
 def test_diag_gaussian_policy_output():
@@ -129,9 +166,13 @@ def test_all_goals_critic_update_is_the_mean_of_per_goal_updates(net_and_batch):
     assert any(float(jnp.abs(x).max()) > 0 for x in jax.tree_util.tree_leaves(grad_all["params"]["critics_0"]))
 
 
-def test_all_goals_actor_gradient_is_the_mean_of_per_goal_gradients(net_and_batch):
+@pytest.mark.parametrize("actor_head_width", [0, 4])
+def test_all_goals_actor_gradient_is_the_mean_of_per_goal_gradients(net_and_batch, actor_head_width):
     net, params, obs, _, _ = net_and_batch
     G = net.num_goals
+    if actor_head_width:  # the per-goal hidden layer of teacher.actor_head_width
+        net = net.clone(actor_head_width=actor_head_width)
+        params = jax.jit(net.init)(jax.random.PRNGKey(1), obs[:1])
 
     def all_goals(p):
         pi = net.apply(p, obs, method="act")
@@ -151,3 +192,29 @@ def test_all_goals_actor_gradient_is_the_mean_of_per_goal_gradients(net_and_batc
     # the actor loss moves the actor only: the critics are held fixed
     for leaf in jax.tree_util.tree_leaves(grad_all["params"]["critics_0"]):
         assert float(jnp.abs(leaf).max()) == 0.0
+
+
+def test_weighted_all_goals_critic_loss_is_the_weighted_mean_of_per_goal_losses(net_and_batch):
+    net, params, obs, action, target = net_and_batch
+    B, G = target.shape
+    achieved = jax.random.bernoulli(jax.random.PRNGKey(2), 0.3, (2, B, G))
+    w = losses.unreached_goal_weights(achieved, 0.25)[0]  # [B, G]
+
+    def all_goals(p):
+        q = net.apply(p, obs, jnp.broadcast_to(action[:, None], (B, G, action.shape[-1])), method="q")
+        return losses.weighted_td_loss(q, target, w)
+
+    def one_goal(p, g):
+        g = jnp.reshape(g, (1,))
+        q = net.apply(p, obs, action[:, None], g, method="q")
+        return losses.weighted_td_loss(q, jnp.take(target, g, axis=1), jnp.take(w, g, axis=1))
+
+    goal_w = w.sum(axis=0)  # each goal's share of the all-goals mean: its total weight
+    goal_loss, goal_grad = jax.jit(one_goal), jax.jit(jax.grad(one_goal))  # g traced: one compile each
+    per_goal = [goal_grad(params, jnp.int32(g)) for g in range(G)]
+    weighted = jax.tree_util.tree_map(lambda *gs: sum(wg * x for wg, x in zip(goal_w, gs)) / goal_w.sum(), *per_goal)
+    grad_all = jax.jit(jax.grad(all_goals))(params)
+    for a, b in zip(jax.tree_util.tree_leaves(grad_all), jax.tree_util.tree_leaves(weighted)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
+    losses_g = jnp.array([goal_loss(params, jnp.int32(g)) for g in range(G)])
+    np.testing.assert_allclose(jax.jit(all_goals)(params), (goal_w * losses_g).sum() / goal_w.sum(), rtol=1e-5)

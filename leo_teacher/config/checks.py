@@ -13,6 +13,8 @@ from leo_teacher.config.schema import (
     INPUT_NORMS,
     TRACES,
     STUDENT_ARCHITECTURES,
+    ACTOR_OBJECTIVES,
+    OPTIMISERS,
     MODES,
     Config,
     ConfigError,
@@ -43,6 +45,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "teacher.eps_decay_fraction": (0, 1, True, True), "teacher.conv_features": (-1, INF, True, False),
     "teacher.relabel_count": (0, INF, True, False), "teacher.head_width": (0, INF, False, False),
     "teacher.target_noise": (0, INF, True, False), "teacher.target_noise_clip": (0, INF, True, False),
+    "teacher.actor_head_width": (0, INF, True, False), "teacher.unreached_goal_weight": (0, INF, True, False),
     "student.conv_features": (-1, INF, True, False), "student.width": (0, INF, False, False),
     "student.depth": (0, INF, True, False), "student.lr": (0, INF, False, False),
     "student.max_grad_norm": (0, INF, False, False), "student.adam_eps": (0, INF, False, False),
@@ -136,6 +139,10 @@ def validate(cfg: Config) -> None:
         raise ConfigError(
             f"unknown teacher.her_strategy {cfg.teacher.her_strategy!r}; valid: {', '.join(HER_STRATEGIES)}"
         )
+    for key, value, valid in (("teacher.actor_objective", cfg.teacher.actor_objective, ACTOR_OBJECTIVES),
+                              ("teacher.optimisers", cfg.teacher.optimisers, OPTIMISERS)):
+        if value not in valid:
+            raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(valid)}")
     if cfg.teacher.relabel_count < 0:
         raise ConfigError(f"teacher.relabel_count={cfg.teacher.relabel_count} must be >= 0")
     check_goal_sampling(cfg)

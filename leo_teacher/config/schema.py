@@ -23,6 +23,8 @@ STUDENT_ARCHITECTURES = ("shared", "towers")
 EVAL_POLICIES = ("greedy", "sample")
 TRACES = ("peng", "watkins")
 GOAL_SAMPLINGS = ("uniform-seen", "frontier", "progress")  # coordinator.goal_sampling (core/curriculum.py)
+ACTOR_OBJECTIVES = ("logit", "value")  # what the continuous DPG actor loss ascends
+OPTIMISERS = ("joint", "separate")  # one optimiser over a continuous teacher's actor and critics, or one each
 
 
 class ConfigError(ValueError):
@@ -120,6 +122,15 @@ class TeacherConfig:
     head_width: int = 64
     target_noise: float = 0.2
     target_noise_clip: float = 0.5
+    # the continuous all-goals teacher's variants (docs/continuous.md): the actor head's per-goal
+    # hidden width (0: a linear readout per goal of the shared trunk); what the DPG actor loss
+    # ascends, the critic's "logit" or its "value"; "joint": one optimiser and one gradient clip
+    # over actor and critics, "separate": one each; the loss weight of a goal the env never
+    # achieved during the rollout (1: every goal weighs the same)
+    actor_head_width: int = 0
+    actor_objective: str = "logit"
+    optimisers: str = "joint"
+    unreached_goal_weight: float = 1.0
 
 
 @dataclass

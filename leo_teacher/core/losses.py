@@ -249,3 +249,25 @@ def dpg_actor_loss(q_policy: jnp.ndarray) -> jnp.ndarray:
     """Deterministic policy gradient loss averaged over goals: -mean over batch and goals of
     Q(s, g, pi(s)_g), [B, G] (the critic's parameters held fixed by the caller)."""
     return -jnp.mean(q_policy)
+
+
+def unreached_goal_weights(achieved: jnp.ndarray, weight: float) -> jnp.ndarray:
+    """Per-transition goal weights [T, B, G] from one rollout's ``achieved`` [T, B, G]: 1 for a
+    goal env b achieved at some step of the rollout, ``weight`` for one it never did."""
+    hit = achieved.any(axis=0, keepdims=True)
+    return jnp.broadcast_to(jnp.where(hit, 1.0, weight), achieved.shape).astype(jnp.float32)
+
+
+def weighted_td_loss(q_taken: jnp.ndarray, targets: jnp.ndarray, weights: jnp.ndarray) -> jnp.ndarray:
+    """0.5 * sum(w * (Q - y)^2) / sum(w), the weights [B, G] broadcast over any leading
+    (critic) axis of ``q_taken``; all weights 1 give :func:`leo_td_loss`."""
+    sq = jnp.square(q_taken - jax.lax.stop_gradient(targets))
+    w = jnp.broadcast_to(jax.lax.stop_gradient(weights), sq.shape)
+    return 0.5 * jnp.sum(w * sq) / jnp.maximum(jnp.sum(w), 1e-8)
+
+
+def weighted_dpg_actor_loss(q_policy: jnp.ndarray, weights: jnp.ndarray) -> jnp.ndarray:
+    """-sum(w * Q(s, g, pi(s)_g)) / sum(w) over batch and goals, [B, G] each; all weights 1
+    give :func:`dpg_actor_loss`."""
+    w = jax.lax.stop_gradient(weights)
+    return -jnp.sum(w * q_policy) / jnp.maximum(jnp.sum(w), 1e-8)

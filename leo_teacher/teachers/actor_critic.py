@@ -19,6 +19,10 @@ off-policy, from the current iteration's rollout (no replay buffer, as the discr
   vanish where Q is near 0 (far goals, most of them early on) as the sigmoid's does (ascending Q
   itself stalled the teacher: docs/benchmarks.md). One optimiser over both losses, each
   reaching only its own network.
+- variants for docs/continuous.md's experiments, each off by default: ``teacher.actor_objective``
+  (the value instead of the logit), ``teacher.optimisers`` ("separate": an optimiser and a
+  gradient clip each for actor and critics), ``teacher.unreached_goal_weight`` (the all-goals
+  losses' weight of goals the env never achieved during the rollout).
 
 When the teacher acts it adds Gaussian noise to its action for the commanded goal, with a
 standard deviation annealed like epsilon (``teacher.eps_start`` -> ``teacher.eps_end``).
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from leo_teacher.config import Config
 from leo_teacher.core import losses
@@ -39,11 +44,33 @@ from leo_teacher.teachers.leo import refuse_export
 from leo_teacher.teachers.relabel import Relabelling, relabelled, training_goals
 
 
-def actor_critic_loss(q: jnp.ndarray, target: jnp.ndarray, q_pi_logit: jnp.ndarray):
-    """Critic TD loss at the taken action plus the DPG actor loss; (total, metrics)."""
-    critic = losses.leo_td_loss(q, target)
-    actor = losses.dpg_actor_loss(q_pi_logit)
+def actor_critic_loss(q: jnp.ndarray, target: jnp.ndarray, q_pi: jnp.ndarray, weight: jnp.ndarray | None = None):
+    """Critic TD loss at the taken action plus the DPG actor loss, each a weighted mean over the
+    goal columns when ``weight`` is given; (total, metrics)."""
+    if weight is None:
+        critic, actor = losses.leo_td_loss(q, target), losses.dpg_actor_loss(q_pi)
+    else:
+        critic, actor = losses.weighted_td_loss(q, target, weight), losses.weighted_dpg_actor_loss(q_pi, weight)
     return critic + actor, td_loss_metrics(critic, q, teacher_actor_loss=actor)
+
+
+def is_actor_param(path: str) -> bool:
+    """Whether a top-level parameter name belongs to a continuous teacher's actor."""
+    return path.startswith("actor")
+
+
+def continuous_optimiser(config: Config) -> optax.GradientTransformation:
+    """``teacher.optimisers``: "joint" is the teachers' one RAdam and one gradient clip over
+    actor and critics; "separate" gives the actor and the critics one each, so neither's
+    gradient norm scales the other's step."""
+    if config.teacher.optimisers == "joint":
+        return teacher_optimiser(config)
+
+    def labels(params):
+        return {k: {name: jax.tree_util.tree_map(lambda _, n=name: "actor" if is_actor_param(n) else "critic", sub)
+                    for name, sub in v.items()} for k, v in params.items()}
+
+    return optax.multi_transform({"actor": teacher_optimiser(config), "critic": teacher_optimiser(config)}, labels)
 
 
 class ContinuousTeacher:
@@ -53,6 +80,8 @@ class ContinuousTeacher:
         self.net, self.tx, self.hp = net, tx, hp
         self.target_noise, self.target_noise_clip = config.teacher.target_noise, config.teacher.target_noise_clip
         self.num_goals, self.action_dim = num_goals, action_dim
+        self.actor_logits = config.teacher.actor_objective == "logit"
+        self.unreached_goal_weight = config.teacher.unreached_goal_weight
 
     def blank(self, batch: int):
         return Advice.blank(batch, 0, self.action_dim), jnp.zeros((batch, self.num_goals)), None
@@ -78,8 +107,8 @@ class AllGoalsActorCriticTeacher(ContinuousTeacher):
     @classmethod
     def build(cls, config: Config, env, gamma: float) -> "AllGoalsActorCriticTeacher":
         t, G = config.teacher, env.goal_set.num_goals
-        net = AllGoalsActorCritic(env.obs_spec, G, env.num_actions, t.width, t.depth, t.head_width)
-        return cls(net, teacher_optimiser(config), TDHParams.from_config(config, gamma), config, G, env.num_actions)
+        net = AllGoalsActorCritic(env.obs_spec, G, env.num_actions, t.width, t.depth, t.head_width, t.actor_head_width)
+        return cls(net, continuous_optimiser(config), TDHParams.from_config(config, gamma), config, G, env.num_actions)
 
     def init(self, key, obs):
         params = self.net.init(key, obs[:1])
@@ -106,15 +135,18 @@ class AllGoalsActorCriticTeacher(ContinuousTeacher):
 
     def targets(self, params, traj, last_obs, k_goals, k_boot, seen=None):
         last_v, _ = self.bootstrap(params, last_obs, k_boot)
-        return self._batch(traj, traj.achieved, next_step(traj.teacher_bootstrap, last_v))
+        batch = self._batch(traj, traj.achieved, next_step(traj.teacher_bootstrap, last_v))
+        if self.unreached_goal_weight == 1.0:
+            return batch
+        return batch.replace(weight=flat(losses.unreached_goal_weights(traj.achieved, self.unreached_goal_weight)))
 
     def loss(self, params, b: TDBatch):
         obs = b.obs.astype(jnp.float32)
         taken = jnp.broadcast_to(b.action[:, None, :], (obs.shape[0], self.num_goals, self.action_dim))
         q = self.net.apply(params, obs, taken, method="q")  # [C, mb, G]
         pi = self.net.apply(params, obs, method="act")
-        q_pi = self.net.apply(actor_only(params), obs, pi, logits=True, method="q")[0]
-        return actor_critic_loss(q, b.target, q_pi)
+        q_pi = self.net.apply(actor_only(params), obs, pi, logits=self.actor_logits, method="q")[0]
+        return actor_critic_loss(q, b.target, q_pi, b.weight)
 
     def values(self, params, obs):
         """(every goal's action [B, G, D], its value, min over critics, [B, G])."""
@@ -136,7 +168,7 @@ class GoalTD3Teacher(ContinuousTeacher):
     def build(cls, config: Config, env, gamma: float, relabel: str) -> "GoalTD3Teacher":
         t = config.teacher
         net = GoalActorCritic(env.obs_spec, env.num_actions, t.width, t.depth)
-        return cls(net, teacher_optimiser(config), TDHParams.from_config(config, gamma), config,
+        return cls(net, continuous_optimiser(config), TDHParams.from_config(config, gamma), config,
                    env.goal_set.num_goals, env.num_actions, jnp.asarray(env.goal_set.reps),
                    Relabelling.from_config(config, relabel))
 
@@ -173,7 +205,7 @@ class GoalTD3Teacher(ContinuousTeacher):
         rep = self.goal_reps[b.goal.reshape(-1)]
         q = self.net.apply(params, o, rep, jnp.repeat(b.action, K, axis=0), method="q")
         pi = self.net.apply(params, o, rep, method="act")
-        q_pi = self.net.apply(actor_only(params), o, rep, pi, logits=True, method="q")[0]
+        q_pi = self.net.apply(actor_only(params), o, rep, pi, logits=self.actor_logits, method="q")[0]
         return actor_critic_loss(q.reshape(-1, mb, K), b.target, q_pi)
 
     def export_forward(self):

@@ -1,7 +1,8 @@
 """Networks of the continuous teachers: the all-goals actor-critic and the goal-conditioned TD3 pair.
 
 The all-goals actor reads the observation once and outputs an action for every goal, [B, G, D]
-(trunk, then Dense(G*D), tanh). A critic reads the observation once and gives each goal's value
+(trunk, then Dense(G*D), tanh; or, with ``teacher.actor_head_width``, a per-goal hidden layer
+before each goal's readout). A critic reads the observation once and gives each goal's value
 at that goal's own action, Q(s, g, a_g) -> [B, G]: the trunk and a projection of its features
 are computed once per observation; per goal the projection plus the goal's embedding plus the
 goal's own linear map of a_g, LayerNorm + ReLU, a Dense + LayerNorm + ReLU layer shared by the
@@ -32,12 +33,25 @@ class AllGoalsActor(nn.Module):
     action_dim: int
     width: int
     depth: int
+    head_width: int = 0  # >0: a per-goal hidden layer of this width between the trunk and the readout
 
     @nn.compact
     def __call__(self, obs: jnp.ndarray) -> jnp.ndarray:
+        G, D, H = self.num_goals, self.action_dim, self.head_width
         h = Trunk(self.obs_spec, self.width, self.depth)(obs)
-        a = nn.Dense(self.num_goals * self.action_dim)(h)
-        return jnp.tanh(a.reshape(obs.shape[:-1] + (self.num_goals, self.action_dim)))
+        if H == 0:
+            a = nn.Dense(G * D)(h)
+            return jnp.tanh(a.reshape(obs.shape[:-1] + (G, D)))
+        # Each goal's own Dense(H) + LayerNorm + ReLU on the trunk's features, then its readout:
+        # a per-goal nonlinearity, for one trunk pass per observation.
+        init = nn.initializers.lecun_normal()
+        W = h.shape[-1]
+        hidden = self.param("goal_hidden_kernel", lambda k: init(k, (W, G * H)).reshape(W, G, H))
+        hidden_bias = self.param("goal_hidden_bias", nn.initializers.zeros, (G, H))
+        out = self.param("goal_action_out", lambda k: init(k, (H, G * D)).reshape(H, G, D).transpose(1, 0, 2))
+        out_bias = self.param("goal_action_bias", nn.initializers.zeros, (G, D))
+        z = nn.relu(nn.LayerNorm()(jnp.einsum("...w,wgh->...gh", h, hidden) + hidden_bias))
+        return jnp.tanh(jnp.einsum("...gh,ghd->...gd", z, out) + out_bias)
 
 
 class AllGoalsCritic(nn.Module):
@@ -84,9 +98,11 @@ class AllGoalsActorCritic(nn.Module):
     width: int
     depth: int
     head_width: int
+    actor_head_width: int = 0
 
     def setup(self):
-        self.actor = AllGoalsActor(self.obs_spec, self.num_goals, self.action_dim, self.width, self.depth)
+        self.actor = AllGoalsActor(self.obs_spec, self.num_goals, self.action_dim, self.width, self.depth,
+                                   self.actor_head_width)
         self.critics = [
             AllGoalsCritic(self.obs_spec, self.num_goals, self.action_dim, self.width, self.depth, self.head_width)
             for _ in range(NUM_CRITICS)

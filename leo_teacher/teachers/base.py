@@ -43,6 +43,7 @@ class TDBatch:
     action: jnp.ndarray  # [N] int32, or [N, D] continuous (clipped to the env's range)
     target: jnp.ndarray  # [N, K] (all-goals teachers: K = G)
     goal: jnp.ndarray | None = None  # [N, K] goal indices (goal-conditioned teachers)
+    weight: jnp.ndarray | None = None  # [N, K] loss weights of the goal columns (None: all equal)
 
 
 class ExportForward(NamedTuple):
