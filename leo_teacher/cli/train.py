@@ -69,7 +69,7 @@ def resume_config_from_args(args: argparse.Namespace) -> Config:
 
     With ``--env``, ``--preset`` or ``--config`` the config is built from the arguments as for a
     new run; otherwise it is the checkpoint's own config plus any ``--set`` and flag overrides.
-    Either way it must equal the checkpoint's config (see ``checkpoint.RESUMABLE_CHANGES``).
+    Either way it must equal the checkpoint's config (see ``run.resume.RESUMABLE_CHANGES``).
     """
     from leo_teacher.run import checkpoint
     from leo_teacher.config import apply_overrides, from_dict, validate
