@@ -34,6 +34,8 @@ LAYERS = {
     "leo_teacher.train": 9,  # the python -m entry points
     "leo_teacher.export": 9,
     "leo_teacher.evaluate": 9,
+    "leo_teacher.report": 9,
+    "leo_teacher.sweep": 9,
 }
 
 
