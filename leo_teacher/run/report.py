@@ -20,7 +20,6 @@ import numpy as np
 from leo_teacher.config import ConfigError
 from leo_teacher.run import report_figures as figs
 from leo_teacher.run import rundir
-from leo_teacher.run.outputs import read_eval_history
 
 REPORT = "report.html"
 STYLE = """
@@ -43,7 +42,7 @@ class RunFiles:
             raise ConfigError(f"{self.dir} holds no metrics.jsonl, so it is not a leo-teacher run "
                               "directory; pass the --run-dir of a training run")
         self.rows = rundir.read_metrics(self.dir)
-        self.history = read_eval_history(self.dir)
+        self.history = rundir.read_eval_history(self.dir)
         self.summary = _json(self.dir / "summary.json")
         self.config = (self.dir / "config.yaml").read_text() if (self.dir / "config.yaml").exists() else ""
         self.names, self.reachable, self.success = [], np.zeros(0, bool), {}

@@ -110,6 +110,41 @@ def read_metrics(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+EVAL_HISTORY = "eval_history.jsonl"
+
+
+def append_eval_history(run_dir: Path, iteration: int, env_steps: int, success: dict[str, np.ndarray],
+                        start_values: np.ndarray | None) -> None:
+    """One line of eval_history.jsonl: every policy's per-goal success at ``iteration`` (mean over
+    seeds) and, with a learned teacher, its V(s0, g) per goal."""
+    record(run_dir, EVAL_HISTORY)
+    row = {"iteration": iteration, "env_steps": env_steps,
+           "success": {k: [round(float(x), 6) for x in v] for k, v in success.items()}}
+    if start_values is not None:
+        row["teacher_start_value"] = [round(float(x), 6) for x in start_values]
+    with open(run_dir / EVAL_HISTORY, "a") as f:
+        f.write(json.dumps(row, sort_keys=True) + "\n")
+
+
+def read_eval_history(run_dir: Path) -> list[dict]:
+    """eval_history.jsonl's rows (none for a run that has not evaluated yet)."""
+    path = Path(run_dir) / EVAL_HISTORY
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def cut_eval_history(run_dir: Path, iteration: int) -> None:
+    """Drop the evaluations after ``iteration`` (a resume continues from that checkpoint)."""
+    rows = [r for r in read_eval_history(run_dir) if r["iteration"] <= iteration]
+    path = Path(run_dir) / EVAL_HISTORY
+    if path.exists():
+        record(run_dir, EVAL_HISTORY + ".tmp")
+        tmp = path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+        tmp.replace(path)
+
+
 def write_per_goal(
     path: Path, names: Sequence[str], reachable: np.ndarray, success: dict[str, np.ndarray]
 ) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from leo_teacher.config import Config, ConfigError, to_yaml
-from leo_teacher.run import outputs
+from leo_teacher.run import outputs, rundir
 
 
 def default_run_dir(cfg: Config) -> Path:
@@ -126,7 +126,7 @@ class Trainer:
                 rng = jax.random.PRNGKey(self.cfg.run.eval_seed)
                 values = np.mean([np.asarray(self._values_fn(self.seed_state(state, k), rng))
                                   for k in range(len(self.seeds))], axis=0)
-            outputs.append_eval_history(self.run_dir, iteration, iteration * self.cfg.rollout_size, success, values)
+            rundir.append_eval_history(self.run_dir, iteration, iteration * self.cfg.rollout_size, success, values)
         return success, per_seed
 
     def evaluate_seeds(self, state, evaluators):
@@ -176,7 +176,7 @@ class Trainer:
         state = checkpoint.restore(info, jax.eval_shape(self.fresh_state))
         rows = checkpoint.reconcile_metrics(self.run_dir, info, cut=self.writes)
         if self.writes:
-            outputs.cut_eval_history(self.run_dir, info.iteration)
+            rundir.cut_eval_history(self.run_dir, info.iteration)
         self.last_checkpoint = info.path
         return state, rows, info.chunks_done, info.iteration, float(info.meta.get("train_seconds", 0.0))
 
