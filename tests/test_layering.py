@@ -34,6 +34,7 @@ LAYERS = {
     "leo_teacher.train": 9,  # the python -m entry points
     "leo_teacher.export": 9,
     "leo_teacher.evaluate": 9,
+    "leo_teacher.distill": 9,
 }
 
 
