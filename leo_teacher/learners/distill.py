@@ -47,12 +47,12 @@ class DistillLearner(PPOLearner):
         T, n = part.goal.shape
         flat = lambda x: x.reshape((T * n,) + x.shape[2:])  # noqa: E731
         batch = DistillBatch(obs=flat(part.obs), goal=flat(part.goal), advice=jax.tree_util.tree_map(flat, part.advice))
-        dist = self.dist
-
-        def loss_fn(params, b: DistillBatch):
-            advice = jax.lax.stop_gradient(b.advice)  # the teacher is frozen: its advice is data
-            out, value = apply_fn(params, b.obs.astype(jnp.float32), self.goal_reps[b.goal])
-            distill = dist.distill(hp.distill_target, out, advice, hp.distill_tau)
-            return distillation_loss(distill, value, advice.value, hp)
-
+        loss_fn = lambda params, b: self.loss(apply_fn, params, b, hp)  # noqa: E731
         return sgd_update(key, learner, self.tx, loss_fn, batch, self.minibatch_size, self.epochs)
+
+    def loss(self, apply_fn, params, b: DistillBatch, hp: StudentHParams) -> tuple[jnp.ndarray, dict]:
+        """The student's distillation loss on a minibatch; the teacher's advice is a constant."""
+        advice = jax.lax.stop_gradient(b.advice)  # the teacher is frozen: its advice is data
+        out, value = apply_fn(params, b.obs.astype(jnp.float32), self.goal_reps[b.goal])
+        distill = self.dist.distill(hp.distill_target, out, advice, hp.distill_tau)
+        return distillation_loss(distill, value, advice.value, hp)
