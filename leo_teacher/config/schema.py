@@ -122,15 +122,11 @@ class TeacherConfig:
     head_width: int = 64
     target_noise: float = 0.2
     target_noise_clip: float = 0.5
-    # the continuous all-goals teacher's variants (docs/continuous.md): the actor head's per-goal
-    # hidden width (0: a linear readout per goal of the shared trunk); what the DPG actor loss
-    # ascends, the critic's "logit" or its "value"; "joint": one optimiser and one gradient clip
-    # over actor and critics, "separate": one each; the loss weight of a goal the env never
-    # achieved during the rollout (1: every goal weighs the same)
-    actor_head_width: int = 0
-    actor_objective: str = "logit"
-    optimisers: str = "joint"
-    unreached_goal_weight: float = 1.0
+    # the continuous teachers' variants (docs/continuous.md), each off by default
+    actor_head_width: int = 0  # per-goal hidden width of the all-goals actor head (0: a linear readout per goal)
+    actor_objective: str = "logit"  # what the DPG actor loss ascends: the critic's "logit" or its "value"
+    optimisers: str = "joint"  # "joint": one optimiser and gradient clip over actor and critics; "separate": one each
+    unreached_goal_weight: float = 1.0  # loss weight of a goal not achieved in the rollout (1: all equal)
 
 
 @dataclass
@@ -225,14 +221,14 @@ class CoordinatorConfig:
     # (the teacher's undecided goals at the current state) or progress (recent change of live
     # success); the weighted two: softmax(score / goal_temperature) mixed with goal_floor of uniform
     goal_sampling: str = "uniform-seen"
-    goal_temperature: float = 0.2
-    goal_floor: float = 0.2
+    goal_temperature: float = 0.2  # frontier/progress: softmax temperature of the goal scores
+    goal_floor: float = 0.2  # frontier/progress: share of the draw that is uniform over seen goals
     # modes distill / distill-ppo (python -m leo_teacher.distill): the finished run whose teacher
     # is loaded and frozen, and the share of envs the teacher acts in, from teacher_act_start at
     # the first iteration linearly down to 0 at teacher_act_fraction of the run (0: the student always acts)
     teacher_run: str = ""
-    teacher_act_start: float = 0.0
-    teacher_act_fraction: float = 0.2
+    teacher_act_start: float = 0.0  # distill modes: share of envs the teacher acts in at the start
+    teacher_act_fraction: float = 0.2  # distill modes: fraction of the run over which that share falls to 0
 
 
 @dataclass

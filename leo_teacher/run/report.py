@@ -38,9 +38,10 @@ class RunFiles:
 
     def __init__(self, run_dir: Path):
         self.dir = Path(run_dir)
-        if not (self.dir / "metrics.jsonl").exists():
-            raise ConfigError(f"{self.dir} holds no metrics.jsonl, so it is not a leo-teacher run "
-                              "directory; pass the --run-dir of a training run")
+        # a run of zero steps (an evaluation floor) has a summary but no metrics rows
+        if not any((self.dir / f).exists() for f in ("metrics.jsonl", "summary.json")):
+            raise ConfigError(f"{self.dir} holds no metrics.jsonl or summary.json, so it is not a "
+                              "leo-teacher run directory; pass the --run-dir of a training run")
         self.rows = rundir.read_metrics(self.dir)
         self.history = rundir.read_eval_history(self.dir)
         self.summary = _json(self.dir / "summary.json")
