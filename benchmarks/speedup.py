@@ -17,7 +17,6 @@ gradient as one big batch (tests/test_baselines.py checks this), computed in bou
 from __future__ import annotations
 
 import argparse
-import time
 
 import jax
 import jax.numpy as jnp
@@ -27,21 +26,11 @@ import optax
 from leo_teacher.core import losses
 from leo_teacher.envs.base import ObsSpec
 from leo_teacher.core.networks import GoalQNetwork, LeoNetwork
+from leo_teacher.run.costs import time_call
 
 # Craftax shapes: goals -> (flat one-hot observation size, actions); others use Classic's.
 SHAPES = {136: (1345, 17), 512: (8268, 43)}
 DEFAULT_SHAPE = SHAPES[136]
-
-
-def timed(fn, *args, repeats: int) -> float:
-    """Median seconds per call after one warm-up (compile) call."""
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def flops(jitted, *args) -> float:
@@ -139,10 +128,10 @@ def measure(goals: int, a) -> dict:
     (leo_up, lp, lo), (rel_up, rp, ro) = build(goals, obs_dim, actions, a.batch, a.width, a.depth, chunk)
     print(f"goals {goals} | obs {obs_dim} | actions {actions} | batch {a.batch} transitions "
           f"| trunk {a.depth}x{a.width} | relabelling in chunks of {chunk} goals", flush=True)
-    t_leo = timed(leo_up, lp, lo, repeats=a.repeats * 4)
+    t_leo = time_call(leo_up, lp, lo, repeats=a.repeats * 4)
     print(f"  LEO all-goals update:         {t_leo * 1e3:10.2f} ms  ({a.batch / t_leo:,.0f} transitions/s)",
           flush=True)
-    t_rel = timed(rel_up, rp, ro, repeats=a.repeats)
+    t_rel = time_call(rel_up, rp, ro, repeats=a.repeats)
     print(f"  all-goals relabelling update: {t_rel * 1e3:10.2f} ms  ({a.batch / t_rel:,.1f} transitions/s)")
     print(f"  speed-up at {goals} goals: {t_rel / t_leo:.1f}", flush=True)
     # XLA counts a loop body once, so the relabelling FLOPs come from its one-batch program
