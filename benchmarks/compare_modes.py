@@ -1,7 +1,7 @@
 """Every method on one game at one budget, resumable: the runs of docs/craftax_classic.md.
 
     python benchmarks/compare_modes.py --out runs/compare [--env craftax-classic] [--preset cpu]
-        [--total-steps 5000000] [--seeds 0 1] [--jobs 2] [--dry-run]
+        [--total-steps 5000000] [--seeds 0 1] [--modes M ...] [--no-transformer] [--jobs 2] [--dry-run]
 
 Runs teacher-as-teacher, teacher-as-actor, student-only, pqn-her and dual-leo-pqn for each
 seed, teacher-as-teacher with ``--student transformer`` (first seed) and the random floor,
@@ -29,10 +29,11 @@ MODES = ("teacher-as-teacher", "teacher-as-actor", "student-only", "pqn-her", "d
 ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
-def plan(seeds: list[int]) -> list[tuple[str, str, str, int]]:
+def plan(seeds: list[int], modes=MODES, transformer: bool = True) -> list[tuple[str, str, str, int]]:
     """(run name, mode, student, seed) for every run of the comparison."""
-    runs = [(f"{m}-s{s}", m, "mlp", s) for s in seeds for m in MODES]
-    runs.append((f"teacher-as-teacher-transformer-s{seeds[0]}", "teacher-as-teacher", "transformer", seeds[0]))
+    runs = [(f"{m}-s{s}", m, "mlp", s) for s in seeds for m in modes]
+    if transformer:
+        runs.append((f"teacher-as-teacher-transformer-s{seeds[0]}", "teacher-as-teacher", "transformer", seeds[0]))
     runs.append((f"random-s{seeds[0]}", "random", "mlp", seeds[0]))
     return runs
 
@@ -82,11 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--preset", default="cpu")
     p.add_argument("--total-steps", type=int, default=5_000_000)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--modes", nargs="+", default=list(MODES), help="the methods (the random floor is always added)")
+    p.add_argument("--no-transformer", action="store_true", help="without the transformer-student run")
     p.add_argument("--jobs", type=int, default=2, help="runs at a time, one core each (0: one run, all cores)")
     p.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     p.add_argument("--table", action="store_true", help="print the table of the finished runs only")
     args = p.parse_args(argv)
-    runs = plan(args.seeds)
+    runs = plan(args.seeds, args.modes, not args.no_transformer)
     if args.table:
         print(table(args.out, runs))
         return 0
