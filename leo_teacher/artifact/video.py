@@ -29,10 +29,13 @@ def select_goals(names: Sequence[str], spec: str | None) -> list[int]:
     '/'); None: every goal. ConfigError naming valid families for an unknown one."""
     if not spec:
         return list(range(len(names)))
-    families = sorted({n.split("/")[0] for n in names if "/" in n})
+    from leo_teacher.envs.goals import goal_families
+
+    fams = goal_families(names)
+    families = sorted({f for f, n in zip(fams, names) if "/" in n})
     out = []
     for item in (s.strip() for s in spec.split(",") if s.strip()):
-        hits = [g for g, n in enumerate(names) if n == item or n.split("/")[0] == item]
+        hits = [g for g, (n, f) in enumerate(zip(names, fams)) if item in (n, f)]
         if not hits:
             raise ConfigError(f"--goals {item!r} is neither a goal name nor a family; families: "
                               f"{', '.join(families) or 'none'} (goal names as in per_goal_success.csv)")
