@@ -17,7 +17,7 @@ from leo_teacher.config import MODES, Config, ConfigError, build_config, parse_s
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m leo_teacher.train", description=__doc__.splitlines()[0])
-    p.add_argument("--env", help="gridworld (default), craftax-classic, craftax or brax-reacher")
+    p.add_argument("--env", help="gridworld (default), craftax-classic, craftax, brax-reacher or point-mass")
     p.add_argument("--student", help="student name(s), comma-separated, or module:factory path")
     p.add_argument("--mode", help=f"one of {', '.join(MODES)}")
     p.add_argument("--total-steps", type=float, help="environment steps to train for")

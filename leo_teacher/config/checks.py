@@ -36,7 +36,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "env.episode_length": (0, INF, False, False), "env.random_start_steps": (0, INF, True, False),
     "env.reset_fraction": (0, 1, True, True), "env.bank_size": (0, INF, False, False),
     "env.goal_rings": (0, INF, False, False), "env.goals_per_ring": (0, INF, False, False),
-    "env.goal_radius": (0, INF, False, False),
+    "env.goal_radius": (0, INF, False, False), "env.target_grid": (0, INF, False, False),
     "teacher.width": (0, INF, False, False), "teacher.depth": (0, INF, True, False),
     "teacher.lr": (0, INF, False, False), "teacher.max_grad_norm": (0, INF, False, False),
     "teacher.epochs": (0, INF, True, False), "teacher.minibatch_size": (0, INF, False, False),

@@ -13,7 +13,7 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 MODES = tuple(MODE_TABLE)  # names, in the order of the table (config/modes.py)
 HER_STRATEGIES = ("random", "seen", "positive", "mixed")
-ENV_NAMES = ("gridworld", "craftax-classic", "craftax", "brax-reacher")
+ENV_NAMES = ("gridworld", "craftax-classic", "craftax", "brax-reacher", "point-mass")
 DISTILL_TARGETS = ("argmax", "softmax", "kl")
 # Coordinator fields each student may set for itself in the ``per_student`` section.
 PER_STUDENT_FIELDS = ("distill_target", "distill_coef", "distill_tau", "value_distill_coef", "anneal_distill")
@@ -35,7 +35,7 @@ class ConfigError(ValueError):
 class EnvConfig:
     """Which environment, and how many envs step in parallel for how long per iteration.
 
-    name: the environment: gridworld, craftax-classic, craftax or brax-reacher
+    name: the environment: gridworld, craftax-classic, craftax, brax-reacher or point-mass
     num_envs: environments stepped in parallel
     rollout_steps: steps each environment takes per iteration
     size: gridworld side length in cells
@@ -47,6 +47,7 @@ class EnvConfig:
     reset_fraction: craftax: fraction of envs reset from the bank each iteration
     bank_size: craftax: reset states kept in the bank
     goals_per_ring: brax-reacher: targets on each ring
+    target_grid: point-mass: target cells per side of the arena
     """
 
     name: str = "gridworld"
@@ -67,7 +68,9 @@ class EnvConfig:
     backend: str = "spring"  # Brax pipeline; spring measured fastest on CPU for the arm
     goal_rings: int = 3  # targets on rings of radius 0.2 m * k / goal_rings
     goals_per_ring: int = 8
-    goal_radius: float = 0.02  # metres: fingertip within this of a target achieves it
+    goal_radius: float = 0.02  # metres: fingertip within this of a target achieves it (point-mass: arena units)
+    # point-mass (leo_teacher/envs/point_mass.py): goals are the centres of a grid of cells
+    target_grid: int = 5
 
 
 @dataclass

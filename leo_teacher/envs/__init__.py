@@ -24,6 +24,10 @@ def make_env(cfg) -> Env:
 
         return BraxReacher(cfg.backend, cfg.episode_length, cfg.random_start_steps, cfg.goal_rings,
                            cfg.goals_per_ring, cfg.goal_radius)
+    if cfg.name == "point-mass":
+        from leo_teacher.envs.point_mass import PointMass
+
+        return PointMass(cfg.episode_length, cfg.random_start_steps, cfg.target_grid, cfg.goal_radius)
     raise ValueError(f"unknown env {cfg.name!r}; valid envs: {', '.join(ENV_NAMES)}")
 
 
