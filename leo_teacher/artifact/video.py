@@ -71,7 +71,7 @@ def _reacher_frame(env, obs: np.ndarray, goal: int, size: int = 160) -> np.ndarr
 def _frame(env, state, obs: np.ndarray, goal: int) -> np.ndarray:
     if env.name == "brax-reacher":
         return _reacher_frame(env, obs, goal)
-    if env.name == "gridworld":
+    if env.name in ("gridworld", "point-mass"):
         return env.render(state, 0, goal=goal)
     return env.render(state, 0)
 

@@ -112,3 +112,20 @@ class PointMass:
         t = jnp.where(end, 0, t)
         obs = jnp.where(end[:, None], self._obs(pos, vel), next_obs)
         return PointMassState(pos=pos, vel=vel, t=t), StepResult(obs=obs, next_obs=next_obs, episode_end=end)
+
+    def render(self, state: PointMassState, index: int = 0, goal: int | None = None, size: int = 160) -> np.ndarray:
+        """The arena from above (H, W, 3 uint8): every target circle, the commanded one in green,
+        the mass in red."""
+        from PIL import Image, ImageDraw
+
+        px = lambda p: ((p[0] + 1.0) / 2.0 * (size - 1), (1.0 - p[1]) / 2.0 * (size - 1))  # noqa: E731
+        img = Image.new("RGB", (size, size), (245, 245, 245))
+        d = ImageDraw.Draw(img)
+        r = self.goal_set.radius * (size - 1) / 2.0
+        for k, target in enumerate(self.targets):
+            (x, y) = px(target)
+            colour, width = ((60, 160, 75), 3) if k == goal else ((190, 190, 190), 1)
+            d.ellipse([x - r, y - r, x + r, y + r], outline=colour, width=width)
+        (x, y) = px(np.asarray(state.pos)[index])
+        d.ellipse([x - 4, y - 4, x + 4, y + 4], fill=(220, 40, 40))
+        return np.asarray(img)
