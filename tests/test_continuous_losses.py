@@ -136,9 +136,13 @@ def net_and_batch():
     return net, params, obs, action, target
 
 
-def test_all_goals_critic_update_is_the_mean_of_per_goal_updates(net_and_batch):
+@pytest.mark.parametrize("critic_features", ["shared", "per-goal"])
+def test_all_goals_critic_update_is_the_mean_of_per_goal_updates(net_and_batch, critic_features):
     net, params, obs, action, target = net_and_batch
     B, G = target.shape
+    if critic_features != "shared":  # teacher.critic_features: each goal's own projection of the trunk
+        net = net.clone(critic_features=critic_features)
+        params = jax.jit(net.init)(jax.random.PRNGKey(1), obs[:1])
 
     def all_goals(p):  # one pass: every goal's head at the taken action
         q = net.apply(p, obs, jnp.broadcast_to(action[:, None], (B, G, action.shape[-1])), method="q")

@@ -1,4 +1,5 @@
-"""The point mass (the second continuous task): dynamics against hand values, the goal grid,
+"""The point mass (the second continuous task): dynamics against hand values, the goal grid
+(at rest on a cell's centre),
 every continuous mode traces, and an exported artifact's greedy episodes as videos."""
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ def test_goal_grid_names_and_distance_test():
     names = env.goal_set.names
     assert len(names) == 25 and names[0] == "cell/0-0" and names[7] == "cell/1-2"
     np.testing.assert_allclose(env.targets[7], [0.0, -0.4], atol=1e-6)  # row 1 from the bottom, column 2
-    obs = jnp.array([[0.0, -0.4 + 0.09, 0.0, 0.0], [0.0, -0.4 + 0.11, 0.0, 0.0]])
+    # at rest 0.09 from the centre: achieved; 0.11 away, or on the centre at half the top speed: not
+    obs = jnp.array([[0.0, -0.4 + 0.09, 0.0, 0.0], [0.0, -0.4 + 0.11, 0.0, 0.0], [0.0, -0.4, 0.5, 0.0],
+                     [0.0, -0.4 + 0.06, 0.06, -0.05]])  # 0.06^2 + 0.06^2 + 0.05^2 < 0.1^2
     hit = np.asarray(env.goal_set.achieved(obs))
-    assert hit[0].tolist() == [k == 7 for k in range(25)] and not hit[1].any()
+    assert hit[0].tolist() == [k == 7 for k in range(25)] and not hit[1].any() and not hit[2].any()
+    assert hit[3, 7] and hit[3].sum() == 1
     with pytest.raises(ValueError, match="half a cell"):
         PointMass(target_grid=5, goal_radius=0.3)
 

@@ -15,6 +15,7 @@ from leo_teacher.config.schema import (
     STUDENT_ARCHITECTURES,
     ACTOR_OBJECTIVES,
     OPTIMISERS,
+    CRITIC_FEATURES,
     MODES,
     Config,
     ConfigError,
@@ -140,7 +141,8 @@ def validate(cfg: Config) -> None:
             f"unknown teacher.her_strategy {cfg.teacher.her_strategy!r}; valid: {', '.join(HER_STRATEGIES)}"
         )
     for key, value, valid in (("teacher.actor_objective", cfg.teacher.actor_objective, ACTOR_OBJECTIVES),
-                              ("teacher.optimisers", cfg.teacher.optimisers, OPTIMISERS)):
+                              ("teacher.optimisers", cfg.teacher.optimisers, OPTIMISERS),
+                              ("teacher.critic_features", cfg.teacher.critic_features, CRITIC_FEATURES)):
         if value not in valid:
             raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(valid)}")
     if cfg.teacher.relabel_count < 0:

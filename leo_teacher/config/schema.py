@@ -25,6 +25,7 @@ TRACES = ("peng", "watkins")
 GOAL_SAMPLINGS = ("uniform-seen", "frontier", "progress")  # coordinator.goal_sampling (core/curriculum.py)
 ACTOR_OBJECTIVES = ("logit", "value")  # what the continuous DPG actor loss ascends
 OPTIMISERS = ("joint", "separate")  # one optimiser over a continuous teacher's actor and critics, or one each
+CRITIC_FEATURES = ("shared", "per-goal")  # how the all-goals critic's heads read the trunk's features
 
 
 class ConfigError(ValueError):
@@ -130,6 +131,7 @@ class TeacherConfig:
     actor_objective: str = "logit"  # what the DPG actor loss ascends: the critic's "logit" or its "value"
     optimisers: str = "joint"  # "joint": one optimiser and gradient clip over actor and critics; "separate": one each
     unreached_goal_weight: float = 1.0  # loss weight of a goal not achieved in the rollout (1: all equal)
+    critic_features: str = "shared"  # all-goals critic: one projection of the trunk for every goal, or "per-goal"
 
 
 @dataclass

@@ -8,9 +8,12 @@ The arena is the square [-1, 1]^2. Each step the action (a force in [-1, 1]^2, c
 updates the velocity, ``v' = DAMPING * v + ACCEL * a``, then the position, ``p' = p + v'``; a
 wall stops the motion across it (the position is clamped and that velocity component zeroed).
 Goals are the centres of a ``target_grid`` x ``target_grid`` grid of equal cells tiling the
-arena ("cell/R-C": row R from the bottom, column C from the left); a goal is achieved when the
-mass is within ``goal_radius`` of its centre, a distance test in
-:class:`leo_teacher.envs.goals.DistanceGoalSet`.
+arena ("cell/R-C": row R from the bottom, column C from the left). A goal is achieved when the
+mass is *at rest on* the cell's centre: the distance in (position, velocity / MAX_SPEED) from
+(centre, 0) is under ``goal_radius`` (a distance test in
+:class:`leo_teacher.envs.goals.DistanceGoalSet` over the whole observation). Passing through a
+target at speed does not count, so a policy must brake: unlike the reacher, where touching the
+target suffices, this asks for control, not only reaching.
 
 Observation (4 floats): x, y, and the velocity / MAX_SPEED, so every feature is of order one.
 Episodes last ``episode_length`` steps and start at rest at a uniformly random position;
@@ -56,7 +59,7 @@ class PointMass:
     continuous = True
 
     def __init__(self, episode_length: int = 50, random_start_steps: int = 50, target_grid: int = 5,
-                 goal_radius: float = 0.1):
+                 goal_radius: float = 0.15):
         if target_grid < 1:
             raise ValueError("env.target_grid must be at least 1")
         if not 0 < goal_radius <= 1.0 / target_grid:
@@ -69,12 +72,13 @@ class PointMass:
         self.obs_spec = ObsSpec(size=4)
         self.targets = cell_centres(target_grid)
         names = tuple(f"cell/{k // target_grid}-{k % target_grid}" for k in range(len(self.targets)))
+        at_rest = np.concatenate([self.targets, np.zeros_like(self.targets)], axis=1)  # (centre, velocity 0)
         self.goal_set = DistanceGoalSet(
             names=names,
             reps=self.targets,  # a student reads the target's coordinates, in observation units
             reachable=np.ones(len(names), dtype=bool),  # every cell lies inside the arena
-            targets=self.targets,
-            position_slice=(0, 2),
+            targets=at_rest,
+            position_slice=(0, 4),
             radius=goal_radius,
         )
 

@@ -107,7 +107,8 @@ class AllGoalsActorCriticTeacher(ContinuousTeacher):
     @classmethod
     def build(cls, config: Config, env, gamma: float) -> "AllGoalsActorCriticTeacher":
         t, G = config.teacher, env.goal_set.num_goals
-        net = AllGoalsActorCritic(env.obs_spec, G, env.num_actions, t.width, t.depth, t.head_width, t.actor_head_width)
+        net = AllGoalsActorCritic(env.obs_spec, G, env.num_actions, t.width, t.depth, t.head_width, t.actor_head_width,
+                                  t.critic_features)
         return cls(net, continuous_optimiser(config), TDHParams.from_config(config, gamma), config, G, env.num_actions)
 
     def init(self, key, obs):

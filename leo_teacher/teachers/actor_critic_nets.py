@@ -4,7 +4,8 @@ The all-goals actor reads the observation once and outputs an action for every g
 (trunk, then Dense(G*D), tanh; or, with ``teacher.actor_head_width``, a per-goal hidden layer
 before each goal's readout). A critic reads the observation once and gives each goal's value
 at that goal's own action, Q(s, g, a_g) -> [B, G]: the trunk and a projection of its features
-are computed once per observation; per goal the projection plus the goal's embedding plus the
+are computed once per observation (``teacher.critic_features=per-goal``: a projection per goal);
+per goal the projection plus the goal's embedding plus the
 goal's own linear map of a_g, LayerNorm + ReLU, a Dense + LayerNorm + ReLU layer shared by the
 goals, and the goal's output unit, through a sigmoid (values are discounted single successes,
 in [0, 1], as LEO's). The goals are batched ([B, G, H] arrays), so an all-goals update costs one
@@ -67,14 +68,22 @@ class AllGoalsCritic(nn.Module):
     width: int
     depth: int
     head_width: int
+    features: str = "shared"  # teacher.critic_features: "shared" or "per-goal"
 
     @nn.compact
     def __call__(self, obs: jnp.ndarray, actions: jnp.ndarray, goals: jnp.ndarray | None = None,
                  logits: bool = False) -> jnp.ndarray:
         G, D, H = self.num_goals, self.action_dim, self.head_width
         h = Trunk(self.obs_spec, self.width, self.depth)(obs)  # once per observation
-        feat = nn.Dense(H)(h)[..., None, :]  # [B, 1, H], shared by the goals
         init = nn.initializers.lecun_normal()
+        if self.features == "per-goal":
+            # Each goal reads the trunk's features through its own [width, H] kernel, so goals whose
+            # values peak in different regions of the state space need not share one projection.
+            W = h.shape[-1]
+            kernel = self.param("goal_feature_kernel", lambda k: init(k, (W, G * H)).reshape(W, G, H))
+            feat = jnp.einsum("...w,wgh->...gh", h, kernel if goals is None else kernel[:, goals])
+        else:
+            feat = nn.Dense(H)(h)[..., None, :]  # [B, 1, H], shared by the goals
         embed = self.param("goal_embedding", nn.initializers.normal(1.0), (G, H))
         act_kernel = self.param("goal_action_kernel", lambda k: init(k, (D, G * H)).reshape(D, G, H))
         out_kernel = self.param("goal_out_kernel", lambda k: init(k, (H, G)).T)
@@ -99,12 +108,14 @@ class AllGoalsActorCritic(nn.Module):
     depth: int
     head_width: int
     actor_head_width: int = 0
+    critic_features: str = "shared"
 
     def setup(self):
         self.actor = AllGoalsActor(self.obs_spec, self.num_goals, self.action_dim, self.width, self.depth,
                                    self.actor_head_width)
         self.critics = [
-            AllGoalsCritic(self.obs_spec, self.num_goals, self.action_dim, self.width, self.depth, self.head_width)
+            AllGoalsCritic(self.obs_spec, self.num_goals, self.action_dim, self.width, self.depth, self.head_width,
+                           self.critic_features)
             for _ in range(NUM_CRITICS)
         ]
 
