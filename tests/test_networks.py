@@ -114,3 +114,14 @@ def test_a_batch_renorm_teacher_updates_its_statistics_not_by_gradient():
     minibatch_steps = 2 * cfg.teacher.epochs * cfg.rollout_size // cfg.teacher.minibatch_size
     assert all(int(s) == minibatch_steps for s in steps)  # one statistics update per gradient step
     assert np.all(np.isfinite(metrics["teacher_loss"]))
+
+
+def test_input_norm_none_keeps_the_common_scale_a_layer_norm_erases():
+    """A point mass at rest at (0.2, 0.2) and one moving at 0.6 of its top speed at (0.8, 0.8)
+    are one vector after a LayerNorm across the four features (a common shift and scale);
+    input_norm="none" tells them apart."""
+    obs = jnp.array([[0.2, 0.2, 0.0, 0.0], [0.8, 0.8, 0.6, 0.6]])
+    for norm, same in (("layer_norm", True), ("none", False)):
+        trunk = Trunk(ObsSpec(size=4), width=8, depth=1, input_norm=norm)
+        h = trunk.apply(trunk.init(jax.random.PRNGKey(0), obs), obs)
+        assert np.allclose(h[0], h[1], atol=1e-5) == same, norm

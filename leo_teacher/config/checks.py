@@ -16,6 +16,7 @@ from leo_teacher.config.schema import (
     ACTOR_OBJECTIVES,
     OPTIMISERS,
     CRITIC_FEATURES,
+    HEAD_GOAL_INPUTS,
     MODES,
     Config,
     ConfigError,
@@ -142,7 +143,8 @@ def validate(cfg: Config) -> None:
         )
     for key, value, valid in (("teacher.actor_objective", cfg.teacher.actor_objective, ACTOR_OBJECTIVES),
                               ("teacher.optimisers", cfg.teacher.optimisers, OPTIMISERS),
-                              ("teacher.critic_features", cfg.teacher.critic_features, CRITIC_FEATURES)):
+                              ("teacher.critic_features", cfg.teacher.critic_features, CRITIC_FEATURES),
+                              ("teacher.head_goal_input", cfg.teacher.head_goal_input, HEAD_GOAL_INPUTS)):
         if value not in valid:
             raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(valid)}")
     if cfg.teacher.relabel_count < 0:
@@ -229,6 +231,11 @@ def check_action_space(cfg: Config, continuous: bool, env_name: str) -> None:
         )
     if not continuous:
         return
+    if cfg.teacher.input_norm == "batch_renorm":
+        raise ConfigError(
+            f"teacher.input_norm=batch_renorm keeps running statistics only in the discrete teachers; on the "
+            f"continuous env {env_name} use teacher.input_norm=layer_norm or none"
+        )
     if MODE_TABLE[mode].student_algorithm == "pqn":
         raise ConfigError(
             f"mode {mode} needs discrete actions (a PQN student); on the continuous env {env_name} "

@@ -18,7 +18,7 @@ DISTILL_TARGETS = ("argmax", "softmax", "kl")
 # Coordinator fields each student may set for itself in the ``per_student`` section.
 PER_STUDENT_FIELDS = ("distill_target", "distill_coef", "distill_tau", "value_distill_coef", "anneal_distill")
 GOAL_INPUTS = ("representation", "index")
-INPUT_NORMS = ("layer_norm", "batch_renorm")
+INPUT_NORMS = ("layer_norm", "batch_renorm", "none")
 STUDENT_ARCHITECTURES = ("shared", "towers")
 EVAL_POLICIES = ("greedy", "sample")
 TRACES = ("peng", "watkins")
@@ -26,6 +26,7 @@ GOAL_SAMPLINGS = ("uniform-seen", "frontier", "progress")  # coordinator.goal_sa
 ACTOR_OBJECTIVES = ("logit", "value")  # what the continuous DPG actor loss ascends
 OPTIMISERS = ("joint", "separate")  # one optimiser over a continuous teacher's actor and critics, or one each
 CRITIC_FEATURES = ("shared", "per-goal")  # how the all-goals critic's heads read the trunk's features
+HEAD_GOAL_INPUTS = ("embedding", "representation")  # how the all-goals heads tell the goals apart
 
 
 class ConfigError(ValueError):
@@ -88,7 +89,7 @@ class TeacherConfig:
     eps_start: exploration epsilon at the start (continuous actions: action-noise std)
     eps_end: exploration epsilon after the decay
     eps_decay_fraction: fraction of the run over which epsilon decays linearly
-    input_norm: input normalisation: "layer_norm" or "batch_renorm"
+    input_norm: input normalisation: "layer_norm", "batch_renorm" (discrete teachers) or "none"
     conv_norm: a LayerNorm after the conv layer
     relabel_count: pqn-her: extra relabelled goals per env and rollout
     her_strategy: pqn-her: how relabelled goals are picked (random, seen, positive, mixed)
@@ -132,6 +133,9 @@ class TeacherConfig:
     optimisers: str = "joint"  # "joint": one optimiser and gradient clip over actor and critics; "separate": one each
     unreached_goal_weight: float = 1.0  # loss weight of a goal not achieved in the rollout (1: all equal)
     critic_features: str = "shared"  # all-goals critic: one projection of the trunk for every goal, or "per-goal"
+    # all-goals actor-critic: per-goal heads with a free embedding each ("embedding"), or one head
+    # shared by the goals that reads each goal's representation and the raw observation
+    head_goal_input: str = "embedding"
 
 
 @dataclass

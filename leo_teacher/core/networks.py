@@ -90,7 +90,10 @@ class Trunk(nn.Module):
     3x3 conv before being flattened beside the flat features, as in the paper's Craftax nets.
     ``input_norm``: "layer_norm" normalises the joined features without running statistics
     (stateless, seed-deterministic); "batch_renorm" normalises the map (per channel) and the
-    flat features separately before the conv, as the paper's LEO network does. ``conv_norm``
+    flat features separately before the conv, as the paper's LEO network does; "none" reads the
+    features as they are (for a few continuous features already of order one, where a LayerNorm
+    across them would erase their common shift and scale: a point mass at rest at (0.2, 0.2)
+    and one moving at 0.6 of its top speed at (0.8, 0.8) normalise to the same vector). ``conv_norm``
     adds a LayerNorm after the conv (the paper's LEO network).
     """
 
@@ -120,14 +123,14 @@ class Trunk(nn.Module):
             x = jnp.concatenate([nn.relu(grid).reshape(obs.shape[:-1] + (-1,)), flat], axis=-1)
         else:
             x = flat
-        if self.obs_spec.one_hot and extra is None and not m and not renorm:
+        if self.obs_spec.one_hot and extra is None and not m and self.input_norm == "layer_norm":
             # The same layers as below, the first read as a row lookup; the names are the
             # general path's, so parameters (checkpoints, artifacts) are interchangeable.
             x = nn.relu(nn.LayerNorm(name="LayerNorm_1")(OneHotNormDense(self.width, name="Dense_0")(x)))
             for i in range(1, self.depth):
                 x = nn.relu(nn.LayerNorm(name=f"LayerNorm_{i + 1}")(nn.Dense(self.width, name=f"Dense_{i}")(x)))
             return x
-        if not renorm:
+        if self.input_norm == "layer_norm":
             x = nn.LayerNorm(use_scale=False, use_bias=False)(x)
         for _ in range(self.depth):
             x = nn.relu(nn.LayerNorm()(nn.Dense(self.width)(x)))

@@ -107,8 +107,9 @@ class AllGoalsActorCriticTeacher(ContinuousTeacher):
     @classmethod
     def build(cls, config: Config, env, gamma: float) -> "AllGoalsActorCriticTeacher":
         t, G = config.teacher, env.goal_set.num_goals
+        reps = tuple(map(tuple, env.goal_set.reps.tolist())) if t.head_goal_input == "representation" else None
         net = AllGoalsActorCritic(env.obs_spec, G, env.num_actions, t.width, t.depth, t.head_width, t.actor_head_width,
-                                  t.critic_features)
+                                  t.critic_features, t.input_norm, reps)
         return cls(net, continuous_optimiser(config), TDHParams.from_config(config, gamma), config, G, env.num_actions)
 
     def init(self, key, obs):
@@ -168,7 +169,7 @@ class GoalTD3Teacher(ContinuousTeacher):
     @classmethod
     def build(cls, config: Config, env, gamma: float, relabel: str) -> "GoalTD3Teacher":
         t = config.teacher
-        net = GoalActorCritic(env.obs_spec, env.num_actions, t.width, t.depth)
+        net = GoalActorCritic(env.obs_spec, env.num_actions, t.width, t.depth, t.input_norm)
         return cls(net, continuous_optimiser(config), TDHParams.from_config(config, gamma), config,
                    env.goal_set.num_goals, env.num_actions, jnp.asarray(env.goal_set.reps),
                    Relabelling.from_config(config, relabel))

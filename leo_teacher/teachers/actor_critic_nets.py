@@ -26,6 +26,24 @@ from leo_teacher.envs.base import ObsSpec
 NUM_CRITICS = 2  # TD3's twin critics: the bootstrap takes their minimum
 
 
+def goal_conditioned_head_input(h, obs, goal_reps: tuple, goals, width: int) -> jnp.ndarray:
+    """[..., G, width]: a projection of the trunk's features and one of the raw observation (both
+    once per observation) plus one of each goal's representation (once per goal).
+
+    The heads of ``teacher.head_goal_input=representation``: instead of a free embedding per
+    goal, a head shared by the goals reads the goal's representation beside the observation, so
+    what one goal's data teaches (say, stopping on a target) carries over to goals whose
+    representations are near (as in a goal-conditioned network), while the trunk still runs once
+    per observation. The raw observation enters linearly so that a head can form the offset
+    between a position in the observation and a target in the representation.
+    """
+    reps = jnp.asarray(goal_reps, dtype=jnp.float32)
+    if goals is not None:
+        reps = reps[goals]
+    state = nn.Dense(width)(h) + nn.Dense(width, use_bias=False)(obs.astype(jnp.float32))
+    return state[..., None, :] + nn.Dense(width, use_bias=False)(reps)
+
+
 class AllGoalsActor(nn.Module):
     """Observation -> an action in [-1, 1]^D for every goal, [..., G, D]."""
 
@@ -35,11 +53,16 @@ class AllGoalsActor(nn.Module):
     width: int
     depth: int
     head_width: int = 0  # >0: a per-goal hidden layer of this width between the trunk and the readout
+    input_norm: str = "layer_norm"
+    goal_reps: tuple | None = None  # teacher.head_goal_input=representation: the goals' representations
 
     @nn.compact
     def __call__(self, obs: jnp.ndarray) -> jnp.ndarray:
         G, D, H = self.num_goals, self.action_dim, self.head_width
-        h = Trunk(self.obs_spec, self.width, self.depth)(obs)
+        h = Trunk(self.obs_spec, self.width, self.depth, input_norm=self.input_norm)(obs)
+        if self.goal_reps is not None:  # one head shared by the goals, told the goal by its representation
+            z = nn.relu(nn.LayerNorm()(goal_conditioned_head_input(h, obs, self.goal_reps, None, H or self.width)))
+            return jnp.tanh(nn.Dense(D)(z))
         if H == 0:
             a = nn.Dense(G * D)(h)
             return jnp.tanh(a.reshape(obs.shape[:-1] + (G, D)))
@@ -69,12 +92,20 @@ class AllGoalsCritic(nn.Module):
     depth: int
     head_width: int
     features: str = "shared"  # teacher.critic_features: "shared" or "per-goal"
+    input_norm: str = "layer_norm"
+    goal_reps: tuple | None = None  # teacher.head_goal_input=representation: the goals' representations
 
     @nn.compact
     def __call__(self, obs: jnp.ndarray, actions: jnp.ndarray, goals: jnp.ndarray | None = None,
                  logits: bool = False) -> jnp.ndarray:
         G, D, H = self.num_goals, self.action_dim, self.head_width
-        h = Trunk(self.obs_spec, self.width, self.depth)(obs)  # once per observation
+        h = Trunk(self.obs_spec, self.width, self.depth, input_norm=self.input_norm)(obs)  # once per observation
+        if self.goal_reps is not None:
+            z = goal_conditioned_head_input(h, obs, self.goal_reps, goals, H) + nn.Dense(H, use_bias=False)(actions)
+            z = nn.relu(nn.LayerNorm()(z))
+            z = nn.relu(nn.LayerNorm()(nn.Dense(H)(z)))
+            out = nn.Dense(1)(z)[..., 0]
+            return out if logits else nn.sigmoid(out)
         init = nn.initializers.lecun_normal()
         if self.features == "per-goal":
             # Each goal reads the trunk's features through its own [width, H] kernel, so goals whose
@@ -109,13 +140,15 @@ class AllGoalsActorCritic(nn.Module):
     head_width: int
     actor_head_width: int = 0
     critic_features: str = "shared"
+    input_norm: str = "layer_norm"
+    goal_reps: tuple | None = None
 
     def setup(self):
         self.actor = AllGoalsActor(self.obs_spec, self.num_goals, self.action_dim, self.width, self.depth,
-                                   self.actor_head_width)
+                                   self.actor_head_width, self.input_norm, self.goal_reps)
         self.critics = [
             AllGoalsCritic(self.obs_spec, self.num_goals, self.action_dim, self.width, self.depth, self.head_width,
-                           self.critic_features)
+                           self.critic_features, self.input_norm, self.goal_reps)
             for _ in range(NUM_CRITICS)
         ]
 
@@ -139,11 +172,13 @@ class GoalActorCritic(nn.Module):
     action_dim: int
     width: int
     depth: int
+    input_norm: str = "layer_norm"
 
     def setup(self):
-        self.actor_trunk = Trunk(self.obs_spec, self.width, self.depth)
+        self.actor_trunk = Trunk(self.obs_spec, self.width, self.depth, input_norm=self.input_norm)
         self.actor_out = nn.Dense(self.action_dim)
-        self.critic_trunks = [Trunk(self.obs_spec, self.width, self.depth) for _ in range(NUM_CRITICS)]
+        self.critic_trunks = [Trunk(self.obs_spec, self.width, self.depth, input_norm=self.input_norm)
+                              for _ in range(NUM_CRITICS)]
         self.critic_outs = [nn.Dense(1) for _ in range(NUM_CRITICS)]
 
     def __call__(self, obs, goal):
