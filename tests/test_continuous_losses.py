@@ -136,12 +136,18 @@ def net_and_batch():
     return net, params, obs, action, target
 
 
-@pytest.mark.parametrize("critic_features", ["shared", "per-goal"])
-def test_all_goals_critic_update_is_the_mean_of_per_goal_updates(net_and_batch, critic_features):
+GOAL_REPS = ((0.5, -0.5), (0.0, 1.0), (-1.0, 0.25), (0.75, 0.75), (-0.5, -1.0))  # one per goal of net_and_batch
+HEADS = {  # the all-goals heads' variants: teacher.critic_features, teacher.head_goal_input
+    "embedding": {}, "per-goal features": {"critic_features": "per-goal"}, "representation": {"goal_reps": GOAL_REPS},
+}
+
+
+@pytest.mark.parametrize("heads", list(HEADS))
+def test_all_goals_critic_update_is_the_mean_of_per_goal_updates(net_and_batch, heads):
     net, params, obs, action, target = net_and_batch
     B, G = target.shape
-    if critic_features != "shared":  # teacher.critic_features: each goal's own projection of the trunk
-        net = net.clone(critic_features=critic_features)
+    if HEADS[heads]:
+        net = net.clone(**HEADS[heads])
         params = jax.jit(net.init)(jax.random.PRNGKey(1), obs[:1])
 
     def all_goals(p):  # one pass: every goal's head at the taken action
@@ -170,12 +176,12 @@ def test_all_goals_critic_update_is_the_mean_of_per_goal_updates(net_and_batch, 
     assert any(float(jnp.abs(x).max()) > 0 for x in jax.tree_util.tree_leaves(grad_all["params"]["critics_0"]))
 
 
-@pytest.mark.parametrize("actor_head_width", [0, 4])
-def test_all_goals_actor_gradient_is_the_mean_of_per_goal_gradients(net_and_batch, actor_head_width):
+@pytest.mark.parametrize("variant", [{}, {"actor_head_width": 4}, {"goal_reps": GOAL_REPS}])
+def test_all_goals_actor_gradient_is_the_mean_of_per_goal_gradients(net_and_batch, variant):
     net, params, obs, _, _ = net_and_batch
     G = net.num_goals
-    if actor_head_width:  # the per-goal hidden layer of teacher.actor_head_width
-        net = net.clone(actor_head_width=actor_head_width)
+    if variant:  # the per-goal hidden layer of teacher.actor_head_width, or heads reading goal representations
+        net = net.clone(**variant)
         params = jax.jit(net.init)(jax.random.PRNGKey(1), obs[:1])
 
     def all_goals(p):
@@ -222,3 +228,19 @@ def test_weighted_all_goals_critic_loss_is_the_weighted_mean_of_per_goal_losses(
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
     losses_g = jnp.array([goal_loss(params, jnp.int32(g)) for g in range(G)])
     np.testing.assert_allclose(jax.jit(all_goals)(params), (goal_w * losses_g).sum() / goal_w.sum(), rtol=1e-5)
+
+
+def test_representation_heads_are_shared_by_the_goals(net_and_batch):
+    """teacher.head_goal_input=representation: one head for every goal, told apart only by the
+    goal's representation, so two goals with the same representation get the same action and value."""
+    net, _, obs, action, _ = net_and_batch
+    reps = (GOAL_REPS[0], GOAL_REPS[0]) + GOAL_REPS[2:]
+    net = net.clone(goal_reps=reps)
+    params = jax.jit(net.init)(jax.random.PRNGKey(1), obs[:1])
+    pi = net.apply(params, obs, method="act")
+    np.testing.assert_allclose(pi[:, 0], pi[:, 1], rtol=1e-6)
+    assert not np.allclose(pi[:, 0], pi[:, 2])
+    taken = jnp.broadcast_to(action[:, None], (obs.shape[0], net.num_goals, action.shape[-1]))
+    q = net.apply(params, obs, taken, method="q")
+    np.testing.assert_allclose(q[:, :, 0], q[:, :, 1], rtol=1e-6)
+    assert "goal_embedding" not in params["params"]["critics_0"]

@@ -23,7 +23,7 @@ def tiny(*extra: str):
 
 def test_goal_grid_names_and_distance_test():
     np.testing.assert_allclose(cell_centres(2), [[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]])
-    env = PointMass(target_grid=5, goal_radius=0.1)
+    env = PointMass(target_grid=5, goal_radius=0.1, stop_on_goal=True)
     names = env.goal_set.names
     assert len(names) == 25 and names[0] == "cell/0-0" and names[7] == "cell/1-2"
     np.testing.assert_allclose(env.targets[7], [0.0, -0.4], atol=1e-6)  # row 1 from the bottom, column 2
@@ -33,6 +33,9 @@ def test_goal_grid_names_and_distance_test():
     hit = np.asarray(env.goal_set.achieved(obs))
     assert hit[0].tolist() == [k == 7 for k in range(25)] and not hit[1].any() and not hit[2].any()
     assert hit[3, 7] and hit[3].sum() == 1
+    # without stop_on_goal, passing over the centre at speed counts too
+    hit = np.asarray(PointMass(target_grid=5, goal_radius=0.1).goal_set.achieved(obs))
+    assert hit[0, 7] and not hit[1].any() and hit[2, 7] and hit[3, 7]
     with pytest.raises(ValueError, match="half a cell"):
         PointMass(target_grid=5, goal_radius=0.3)
 

@@ -50,6 +50,7 @@ class EnvConfig:
     bank_size: craftax: reset states kept in the bank
     goals_per_ring: brax-reacher: targets on each ring
     target_grid: point-mass: target cells per side of the arena
+    stop_on_goal: point-mass: a goal counts only with the mass at rest on its centre
     """
 
     name: str = "gridworld"
@@ -71,8 +72,10 @@ class EnvConfig:
     goal_rings: int = 3  # targets on rings of radius 0.2 m * k / goal_rings
     goals_per_ring: int = 8
     goal_radius: float = 0.02  # metres: fingertip within this of a target achieves it (point-mass: arena units)
-    # point-mass (leo_teacher/envs/point_mass.py): goals are the centres of a grid of cells
+    # point-mass (leo_teacher/envs/point_mass.py): goals are the centres of a grid of cells;
+    # stop_on_goal: a goal counts only with the mass at rest on it (goal_radius in position and velocity)
     target_grid: int = 5
+    stop_on_goal: bool = False
 
 
 @dataclass

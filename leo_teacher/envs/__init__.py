@@ -27,7 +27,7 @@ def make_env(cfg) -> Env:
     if cfg.name == "point-mass":
         from leo_teacher.envs.point_mass import PointMass
 
-        return PointMass(cfg.episode_length, cfg.random_start_steps, cfg.target_grid, cfg.goal_radius)
+        return PointMass(cfg.episode_length, cfg.random_start_steps, cfg.target_grid, cfg.goal_radius, cfg.stop_on_goal)
     raise ValueError(f"unknown env {cfg.name!r}; valid envs: {', '.join(ENV_NAMES)}")
 
 

@@ -9,11 +9,11 @@ updates the velocity, ``v' = DAMPING * v + ACCEL * a``, then the position, ``p' 
 wall stops the motion across it (the position is clamped and that velocity component zeroed).
 Goals are the centres of a ``target_grid`` x ``target_grid`` grid of equal cells tiling the
 arena ("cell/R-C": row R from the bottom, column C from the left). A goal is achieved when the
-mass is *at rest on* the cell's centre: the distance in (position, velocity / MAX_SPEED) from
-(centre, 0) is under ``goal_radius`` (a distance test in
-:class:`leo_teacher.envs.goals.DistanceGoalSet` over the whole observation). Passing through a
-target at speed does not count, so a policy must brake: unlike the reacher, where touching the
-target suffices, this asks for control, not only reaching.
+mass is within ``goal_radius`` of the cell's centre, a distance test in
+:class:`leo_teacher.envs.goals.DistanceGoalSet` (as the reacher's fingertip on its target).
+With ``stop_on_goal`` a goal counts only when the mass is *at rest on* the centre: the distance
+in (position, velocity / MAX_SPEED) from (centre, 0) is under ``goal_radius``, so a policy must
+brake, not only reach (a harder variant; docs/continuous.md has what it shows).
 
 Observation (4 floats): x, y, and the velocity / MAX_SPEED, so every feature is of order one.
 Episodes last ``episode_length`` steps and start at rest at a uniformly random position;
@@ -59,7 +59,7 @@ class PointMass:
     continuous = True
 
     def __init__(self, episode_length: int = 50, random_start_steps: int = 50, target_grid: int = 5,
-                 goal_radius: float = 0.15):
+                 goal_radius: float = 0.1, stop_on_goal: bool = False):
         if target_grid < 1:
             raise ValueError("env.target_grid must be at least 1")
         if not 0 < goal_radius <= 1.0 / target_grid:
@@ -77,8 +77,8 @@ class PointMass:
             names=names,
             reps=self.targets,  # a student reads the target's coordinates, in observation units
             reachable=np.ones(len(names), dtype=bool),  # every cell lies inside the arena
-            targets=at_rest,
-            position_slice=(0, 4),
+            targets=at_rest if stop_on_goal else self.targets,
+            position_slice=(0, 4) if stop_on_goal else (0, 2),
             radius=goal_radius,
         )
 
