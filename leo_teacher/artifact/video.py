@@ -4,7 +4,7 @@ in every frame (``python -m leo_teacher.evaluate PATH --video DIR [--goals ...]`
 An episode runs from an evaluation reset until the commanded goal is achieved, the episode
 ends, or the step limit. Its frames are the states the policy acted in, plus the last state
 when the episode did not end there (an ended episode's next state is already a new episode's).
-Frames come from the env's own ``render`` (gridworld, craftax's pixel renderer) or, for the
+Frames come from the env's own ``render`` (gridworld, point mass, craftax's pixel renderer) or, for the
 Brax reacher, a drawing of the arm and target from the observation. ``videos.json`` lists
 each goal's file, steps, frames and success.
 """
