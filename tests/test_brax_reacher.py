@@ -76,6 +76,8 @@ def test_every_mode_traces_on_continuous_actions(mode, student):
 def test_discrete_only_settings_are_refused_on_continuous_envs():
     with pytest.raises(ConfigError, match="discrete actions"):
         Coordinator(*(lambda c: (c, make_env(c.env)))(tiny("coordinator.mode=dual-leo-pqn")))
+    with pytest.raises(ConfigError, match="would be ignored"):
+        tiny("teacher.head_goal_input=representation", "teacher.critic_features=per-goal")
     with pytest.raises(ConfigError, match="batch_renorm"):
         Coordinator(*(lambda c: (c, make_env(c.env)))(tiny("teacher.input_norm=batch_renorm")))
     with pytest.raises(ConfigError, match="distill_target"):

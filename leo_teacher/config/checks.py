@@ -147,6 +147,13 @@ def validate(cfg: Config) -> None:
                               ("teacher.head_goal_input", cfg.teacher.head_goal_input, HEAD_GOAL_INPUTS)):
         if value not in valid:
             raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(valid)}")
+    t = cfg.teacher
+    if t.head_goal_input == "representation" and (t.critic_features != "shared" or t.actor_head_width):
+        raise ConfigError(
+            "teacher.head_goal_input=representation replaces the per-goal heads, so teacher.critic_features="
+            f"{t.critic_features} and teacher.actor_head_width={t.actor_head_width} would be ignored; "
+            "leave them at shared and 0"
+        )
     if cfg.teacher.relabel_count < 0:
         raise ConfigError(f"teacher.relabel_count={cfg.teacher.relabel_count} must be >= 0")
     check_goal_sampling(cfg)
