@@ -41,3 +41,17 @@ def tiny_run(tmp_path_factory):
     proc = run_cli("--preset", "tiny", "--seed", "0", "--run-dir", str(run_dir), "--no-progress")
     assert proc.returncode == 0, proc.stderr
     return run_dir, proc
+
+
+def untrained_artifact(cfg, tmp_path: Path) -> Path:
+    """A policy artifact of ``cfg``'s initial parameters: a checkpoint written before any update,
+    exported (a real artifact without training, for tests that only need one to act)."""
+    from leo_teacher.artifact.export import export_policy
+    from leo_teacher.core.coordinator import Coordinator
+    from leo_teacher.envs import make_env
+    from leo_teacher.run import checkpoint
+
+    run_dir = tmp_path / "run"
+    checkpoint.save(run_dir, Coordinator(cfg, make_env(cfg.env)).init(0), chunks_done=0, iteration=0, env_steps=0,
+                    metrics_rows=0, train_seconds=0.0, config=cfg)
+    return export_policy(run_dir, tmp_path / "policy")

@@ -82,16 +82,10 @@ def test_exported_student_acts_and_renders_videos(tmp_path):
     ``evaluate --video`` draws the arena, the commanded target and the mass per step."""
     import imageio.v3 as iio
 
-    from leo_teacher.artifact.export import export_policy
+    from conftest import untrained_artifact
     from leo_teacher.cli.evaluate import main
-    from leo_teacher.run import checkpoint
 
-    cfg = tiny()
-    coord = Coordinator(cfg, make_env(cfg.env))
-    run_dir = tmp_path / "run"
-    checkpoint.save(run_dir, coord.init(0), chunks_done=0, iteration=0, env_steps=0, metrics_rows=0,
-                    train_seconds=0.0, config=cfg)
-    artifact = export_policy(run_dir, tmp_path / "policy")
+    artifact = untrained_artifact(tiny(), tmp_path)
     out = tmp_path / "videos"
     assert main([str(artifact), "--video", str(out), "--goals", "cell/0-0,cell/2-2", "--max-steps", "6"]) == 0
     index = json.loads((out / "videos.json").read_text())

@@ -46,21 +46,15 @@ def test_craftax_classic_videos_per_goal(tmp_path):
     """A Craftax-Classic artifact (its students' initial parameters, exported from a checkpoint
     written before any update) gives one playable GIF per goal, frames from craftax's renderer."""
     pytest.importorskip("craftax")
-    from leo_teacher.artifact.export import export_policy
+    from conftest import untrained_artifact
     from leo_teacher.cli.evaluate import main
     from leo_teacher.config import build_config, parse_set
-    from leo_teacher.core.coordinator import Coordinator
     from leo_teacher.envs import make_env
-    from leo_teacher.run import checkpoint
 
     cfg = build_config(env="craftax-classic", preset="tiny",
                        overrides=parse_set(["env.bank_size=4", "env.reset_fraction=0.5"]))
     env = make_env(cfg.env)
-    coord = Coordinator(cfg, env)
-    run_dir = tmp_path / "run"
-    checkpoint.save(run_dir, coord.init(0), chunks_done=0, iteration=0, env_steps=0, metrics_rows=0,
-                    train_seconds=0.0, config=cfg)
-    artifact = export_policy(run_dir, tmp_path / "policy")
+    artifact = untrained_artifact(cfg, tmp_path)
     out = tmp_path / "videos"
     assert main([str(artifact), "--video", str(out), "--goals", "inventory/wood_1,tools", "--max-steps", "5"]) == 0
     tools = [n for n in env.goal_set.names if n.startswith("tools/")]
