@@ -1,7 +1,8 @@
 """Every method on one game at one budget, resumable: the runs of docs/craftax_classic.md.
 
     python benchmarks/compare_modes.py --out runs/compare [--env craftax-classic] [--preset cpu]
-        [--total-steps 5000000] [--seeds 0 1] [--modes M ...] [--no-transformer] [--jobs 2] [--dry-run]
+        [--total-steps 5000000] [--seeds 0 1] [--modes M ...] [--no-transformer] [--eval-every 10] [--jobs 2]
+        [--dry-run]
 
 Runs teacher-as-teacher, teacher-as-actor, student-only, pqn-her and dual-leo-pqn for each
 seed, teacher-as-teacher with ``--student transformer`` (first seed) and the random floor,
@@ -10,7 +11,9 @@ a summary.json is skipped, one with checkpoints continues with ``--resume``, so 
 command picks an interrupted comparison up where it stopped. ``--jobs N`` runs N at a time,
 each pinned to its own core with one XLA thread (on a 2-core machine two single-threaded runs
 finish sooner than two runs one after the other). Each run's output goes to ``OUT/<name>.log``.
-Prints one line per run as it starts and ends, then the table (``--table`` prints only that).
+Prints one line per run as it starts and ends, then the tables: per run, and per method (mean
+and [min, max] over seeds, the paper's figure beside). ``--table`` prints only those, ``--figure
+PNG`` also draws both metrics' learning curves and per-family success (:func:`leo_teacher.plots.plot_comparison`).
 """
 
 from __future__ import annotations
@@ -24,14 +27,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 MODES = ("teacher-as-teacher", "teacher-as-actor", "student-only", "pqn-her", "dual-leo-pqn")
 ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
 def plan(seeds: list[int], modes=MODES, transformer: bool = True) -> list[tuple[str, str, str, int]]:
-    """(run name, mode, student, seed) for every run of the comparison."""
-    runs = [(f"{m}-s{s}", m, "mlp", s) for s in seeds for m in modes]
+    """(run name, mode, student, seed) for every run of the comparison, a method's seeds together
+    (so that an interrupted comparison leaves whole methods finished)."""
+    runs = [(f"{m}-s{s}", m, "mlp", s) for m in modes for s in seeds]
     if transformer:
         runs.append((f"teacher-as-teacher-transformer-s{seeds[0]}", "teacher-as-teacher", "transformer", seeds[0]))
     runs.append((f"random-s{seeds[0]}", "random", "mlp", seeds[0]))
@@ -45,7 +51,7 @@ def command(args, out: Path, name: str, mode: str, student: str, seed: int) -> l
         return None
     cmd = [sys.executable, "-m", "leo_teacher.train", "--env", args.env, "--preset", args.preset,
            "--mode", mode, "--student", student, "--seed", str(seed), "--total-steps", str(args.total_steps),
-           "--run-dir", str(run_dir), "--no-progress"]
+           "--run-dir", str(run_dir), "--no-progress", "--set", f"run.eval_every={args.eval_every}"]
     if (run_dir / "checkpoints").is_dir():
         cmd.append("--resume")
     return cmd
@@ -76,6 +82,64 @@ def table(out: Path, runs) -> str:
     return "\n".join(lines)
 
 
+# Success over all goals at 1e9 steps, read off the paper's figure (DESIGN §1; most likely its
+# live metric): Craftax-Classic, Craftax.
+PAPER = {"teacher-as-teacher": (0.81, 0.26), "student-only": (0.79, 0.13), "dual-leo-pqn": (0.75, 0.18),
+         "pqn-her": (0.67, 0.12), "teacher-as-actor": (0.61, 0.16), "pqn": (0.48, 0.11)}
+
+
+def method_name(mode: str, student: str) -> str:
+    return mode if student == "mlp" else f"{mode} ({student} student)"
+
+
+def finished(out: Path, runs) -> dict:
+    """{method: [RunResult per finished seed]} in the plan's order."""
+    from leo_teacher.api import load_run
+
+    groups: dict = {}
+    for name, mode, student, _ in runs:
+        if (out / name / "summary.json").exists():
+            groups.setdefault(method_name(mode, student), []).append(load_run(out / name))
+    return groups
+
+
+def spread(values) -> str:
+    """'mean [min, max]' over seeds ('value' for one seed)."""
+    v = np.asarray(values, dtype=float)
+    return f"{v[0]:.3f}" if v.size == 1 else f"{v.mean():.3f} [{v.min():.3f}, {v.max():.3f}]"
+
+
+def method_table(groups: dict, env: str) -> str:
+    """Markdown: per method, both metrics at the end (mean [min, max] over seeds), the paper's figure."""
+    column = 1 if env == "craftax" else 0
+    lines = ["| method | seeds | success_rate (greedy) | its teacher (greedy) | paper_live_success | paper, 1e9 steps |",
+             "|---|---|---|---|---|---|"]
+    for method, rs in groups.items():
+        mode = method.split(" ")[0]
+        teacher = [r.summary["policies"]["teacher"]["success_rate"] for r in rs
+                   if mode == "teacher-as-teacher" and "teacher" in r.summary.get("policies", {})]
+        live = [r.summary["paper_live_success"] for r in rs if r.summary.get("paper_live_success") is not None]
+        paper = PAPER.get(mode, (None, None))[column]
+        lines.append(f"| {method} | {len(rs)} | {spread([r.summary['success_rate'] for r in rs])} | "
+                     f"{spread(teacher) if teacher else '-'} | {spread(live) if live else '-'} | "
+                     f"{'-' if paper is None else f'~{paper:.2f}'} |")
+    return "\n".join(lines)
+
+
+def write_figure(groups: dict, path: Path, title: str) -> Path:
+    """Both metrics' learning curves and per-family success of every finished method, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from leo_teacher import plots
+
+    names = [row["name"] for row in next(iter(groups.values()))[0].per_goal]
+    fig = plots.plot_comparison(groups, names, title=title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument("--out", required=True, type=Path)
@@ -85,13 +149,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--modes", nargs="+", default=list(MODES), help="the methods (the random floor is always added)")
     p.add_argument("--no-transformer", action="store_true", help="without the transformer-student run")
+    p.add_argument("--eval-every", type=int, default=10,
+                   help="chunks between greedy per-goal evaluations, the learning curves' points (0: only at the end)")
     p.add_argument("--jobs", type=int, default=2, help="runs at a time, one core each (0: one run, all cores)")
     p.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
-    p.add_argument("--table", action="store_true", help="print the table of the finished runs only")
+    p.add_argument("--table", action="store_true", help="print the tables of the finished runs only")
+    p.add_argument("--figure", type=Path, help="write the figure of the finished runs to this PNG (trains nothing)")
     args = p.parse_args(argv)
     runs = plan(args.seeds, args.modes, not args.no_transformer)
-    if args.table:
+    if args.table or args.figure:
         print(table(args.out, runs))
+        groups = finished(args.out, runs)
+        print()
+        print(method_table(groups, args.env))
+        if args.figure and groups:
+            title = f"{args.env}, preset {args.preset}, {args.total_steps:,} steps: min-max band over seeds"
+            print(f"figure: {write_figure(groups, args.figure, title)}")
         return 0
     todo = [(name, c) for name, *spec in runs if (c := command(args, args.out, name, *spec))]
     if args.dry_run:
@@ -117,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     with ThreadPoolExecutor(max_workers=len(cores)) as pool:
         list(pool.map(run_one, todo))
     print(table(args.out, runs))
+    print()
+    print(method_table(finished(args.out, runs), args.env))
     if failed:
         print(f"failed: {', '.join(failed)} (see their .log files); rerun the same command to resume", file=sys.stderr)
         return 1

@@ -173,6 +173,31 @@ def plot_families(ax, names: Sequence[str], successes: Mapping[str, np.ndarray])
     return ax
 
 
+def plot_comparison(groups: Mapping[str, Sequence], names: Sequence[str], title: str = "",
+                    colors: Mapping[str, str] | None = None):
+    """Methods side by side (``{method: [RunResult per seed]}``); returns the figure.
+
+    Left to right: the greedy per-goal evaluation over training, the paper's live metric over
+    training (both the mean over seeds with the min-max band), and per-goal success at the end
+    by goal family (``names``: the goal names), mean over seeds.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, (greedy, live, families) = plt.subplots(1, 3, figsize=(19, 4.8))
+    plot_curves(greedy, groups, colors=colors)
+    greedy.set_title("greedy per-goal evaluation (mean over goals)")
+    plot_curves(live, groups, key="paper_live_success", ylabel="paper_live_success", colors=colors)
+    live.set_title("the paper's metric: live success of training rollouts")
+    plot_families(families, names, {m: np.mean([r.success() for r in rs], axis=0) for m, rs in groups.items()})
+    families.set_title("success by goal family at the end (mean over seeds)")
+    for ax in (greedy, live):
+        ax.set_ylim(bottom=0)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 # ---------------------------------------------------------------------------- rollouts
 
 
