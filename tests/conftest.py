@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -55,3 +56,22 @@ def untrained_artifact(cfg, tmp_path: Path) -> Path:
     checkpoint.save(run_dir, Coordinator(cfg, make_env(cfg.env)).init(0), chunks_done=0, iteration=0, env_steps=0,
                     metrics_rows=0, train_seconds=0.0, config=cfg)
     return export_policy(run_dir, tmp_path / "policy")
+
+
+def finished_run_dir(run_dir: Path, mode: str, success: float, teacher: float | None = None,
+                     live: float = 0.3) -> Path:
+    """A finished run directory with the files ``leo_teacher.api.load_run`` reads and the summary
+    fields the comparison tables read: two Craftax goals, two metrics rows, no training."""
+    run_dir.mkdir(parents=True)
+    policy = {"success_rate": success, "success_rate_reachable": success}
+    policies = {"mlp": policy} | ({"teacher": {"success_rate": teacher, "success_rate_reachable": teacher}}
+                                  if teacher is not None else {})
+    (run_dir / "summary.json").write_text(json.dumps({
+        "env_steps": 4096, "success_rate": success, "paper_live_success": live, "mode": mode,
+        "evaluated_policy": "mlp", "policies": policies, "goals_seen": 2, "wall_seconds": 2.0}))
+    rows = [{"env_steps": s, "eval/mlp": success * s / 4096, "paper_live_success": live * s / 4096,
+             "live_success": live, "wall_seconds": s / 2048} for s in (2048, 4096)]
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (run_dir / "per_goal_success.csv").write_text(
+        f"goal,name,reachable,success_mlp\n0,inventory/wood,1,{2 * success}\n1,tools/wood_pickaxe,1,0.0\n")
+    return run_dir

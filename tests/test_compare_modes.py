@@ -3,7 +3,7 @@
 import importlib.util
 import json
 
-from conftest import ROOT
+from conftest import ROOT, finished_run_dir
 
 spec = importlib.util.spec_from_file_location("compare_modes", ROOT / "benchmarks" / "compare_modes.py")
 compare_modes = importlib.util.module_from_spec(spec)
@@ -30,24 +30,10 @@ def test_plan_resume_and_table(tmp_path, capsys):
     assert table.count("not finished") == len(runs) - 1
 
 
-def _fake_run(run_dir, mode, success, teacher=None, live=0.3):
-    """A finished run directory with the files load_run reads: two goals, two metrics rows."""
-    run_dir.mkdir(parents=True)
-    policies = {"mlp": {"success_rate": success}} | ({"teacher": {"success_rate": teacher}} if teacher else {})
-    (run_dir / "summary.json").write_text(json.dumps({
-        "env_steps": 4096, "success_rate": success, "paper_live_success": live, "mode": mode,
-        "evaluated_policy": "mlp", "policies": policies}))
-    rows = [{"env_steps": s, "eval/mlp": success * s / 4096, "paper_live_success": live * s / 4096}
-            for s in (2048, 4096)]
-    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (run_dir / "per_goal_success.csv").write_text(
-        f"goal,name,reachable,success_mlp\n0,inventory/wood,1,{2 * success}\n1,tools/wood_pickaxe,1,0.0\n")
-
-
 def test_method_table_and_figure(tmp_path, capsys):
-    _fake_run(tmp_path / "teacher-as-teacher-s0", "teacher-as-teacher", 0.2, teacher=0.25, live=0.4)
-    _fake_run(tmp_path / "teacher-as-teacher-s1", "teacher-as-teacher", 0.3, teacher=0.35, live=0.2)
-    _fake_run(tmp_path / "random-s0", "random", 0.1)
+    finished_run_dir(tmp_path / "teacher-as-teacher-s0", "teacher-as-teacher", 0.2, teacher=0.25, live=0.4)
+    finished_run_dir(tmp_path / "teacher-as-teacher-s1", "teacher-as-teacher", 0.3, teacher=0.35, live=0.2)
+    finished_run_dir(tmp_path / "random-s0", "random", 0.1)
     runs = compare_modes.plan([0, 1])
     groups = compare_modes.finished(tmp_path, runs)
     assert list(groups) == ["teacher-as-teacher", "random"] and len(groups["teacher-as-teacher"]) == 2

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import finished_run_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -24,6 +25,8 @@ MIN_FIGURES = {
     "exported_student.ipynb": 4,  # per-goal map, goal-by-goal paths, frames, tour
 }
 KERNEL = "leo-notebook-test"
+# Its Craftax section only reads stored runs (cheap): on in the test, over made-up run directories.
+STORED_CRAFTAX = "teacher_as_actor_vs_teacher.ipynb"
 
 
 def figures(nb) -> int:
@@ -98,6 +101,15 @@ def test_notebook_executes_tiny(path, tmp_path, monkeypatch):
     monkeypatch.setenv("LEO_NOTEBOOK_BUDGET", "tiny")
     monkeypatch.setenv("LEO_NOTEBOOK_RUNS", str(tmp_path / "runs"))
     monkeypatch.delenv("LEO_NOTEBOOK_CRAFTAX", raising=False)
+    extra_figures = 0
+    if path.name == STORED_CRAFTAX:
+        stored = tmp_path / "stored"
+        finished_run_dir(stored / "teacher-as-teacher-s0", "teacher-as-teacher", 0.2, teacher=0.25)
+        finished_run_dir(stored / "teacher-as-teacher-s1", "teacher-as-teacher", 0.3, teacher=0.35)
+        finished_run_dir(stored / "random-s0", "random", 0.1)
+        monkeypatch.setenv("LEO_NOTEBOOK_CRAFTAX", "1")
+        monkeypatch.setenv("LEO_NOTEBOOK_CRAFTAX_RUNS", str(stored))
+        extra_figures = 1
     monkeypatch.setenv("JUPYTER_PATH", str(_kernelspec(tmp_path)))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", os.environ.get("JAX_COMPILATION_CACHE_DIR", str(ROOT / ".jax_cache")))
@@ -109,5 +121,9 @@ def test_notebook_executes_tiny(path, tmp_path, monkeypatch):
     client.execute()
 
     assert not errors(nb), errors(nb)
-    assert figures(nb) >= MIN_FIGURES.get(path.name, 1), f"{path.name}: expected figures (image/png outputs)"
+    assert figures(nb) >= MIN_FIGURES.get(path.name, 1) + extra_figures, f"{path.name}: expected figures"
+    if extra_figures:
+        text = "".join(o.get("text", "") + str(o.get("data", {}).get("text/markdown", ""))
+                       for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+        assert "| random | mlp (acts) | 0.100 |" in text and "0.250 ± 0.050" in text, "stored Craftax runs not shown"
     nbformat.write(nb, copy)  # kept in tmp_path for inspection; the stored notebook is untouched
