@@ -1,7 +1,7 @@
 """Every method on one game at one budget, resumable: the runs of docs/craftax_classic.md.
 
     python benchmarks/compare_modes.py --out runs/compare [--env craftax-classic] [--preset cpu]
-        [--total-steps 5000000] [--seeds 0 1] [--modes M ...] [--no-transformer] [--eval-every 10] [--jobs 2]
+        [--total-steps 5000000] [--seeds 0 1] [--modes M ...] [--no-transformer] [--eval-every 20] [--jobs 2]
         [--dry-run]
 
 Runs teacher-as-teacher, teacher-as-actor, student-only, pqn-her and dual-leo-pqn for each
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--modes", nargs="+", default=list(MODES), help="the methods (the random floor is always added)")
     p.add_argument("--no-transformer", action="store_true", help="without the transformer-student run")
-    p.add_argument("--eval-every", type=int, default=10,
+    p.add_argument("--eval-every", type=int, default=20,
                    help="chunks between greedy per-goal evaluations, the learning curves' points (0: only at the end)")
     p.add_argument("--jobs", type=int, default=2, help="runs at a time, one core each (0: one run, all cores)")
     p.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")

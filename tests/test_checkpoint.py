@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -326,6 +327,20 @@ def test_resume_with_another_config_exits_2(baseline, tmp_path, capsys):
     assert train.main(["--resume", "--run-dir", str(run_dir), "--seed", "7"]) == 2
     _one_line_error(capsys.readouterr().err, "run.seed=7 here but 0")
     assert _snapshot(run_dir) == before
+
+
+def test_resume_may_change_only_what_the_run_does_not_compute():
+    from leo_teacher.config import Config, ConfigError
+    from leo_teacher.run.checkpoint import CheckpointInfo
+    from leo_teacher.run.resume import check_resume_config
+
+    info = CheckpointInfo(Path("/runs/x/checkpoints/chunk_000001"), {"config": Config().to_dict()})
+    cfg = Config()
+    cfg.run.eval_every, cfg.run.checkpoint_every, cfg.run.run_dir = 3, 7, "/runs/y"
+    check_resume_config(info, cfg)  # when to evaluate or checkpoint, and where: all resumable
+    cfg.run.eval_repeats = 2  # changes the evaluation's figures
+    with pytest.raises(ConfigError, match="run.eval_repeats=2 here but 16 in the checkpoint"):
+        check_resume_config(info, cfg)
 
 
 def test_resume_needs_a_checkpoint(tmp_path, capsys):

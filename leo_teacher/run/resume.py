@@ -13,8 +13,9 @@ from typing import Any
 
 from leo_teacher.config import Config, ConfigError
 
-# Fields that may differ between a run and its resumption without changing what it computes.
-RESUMABLE_CHANGES = ("run.run_dir", "run.wandb", "run.wandb_project", "run.checkpoint_every")
+# Fields that may differ between a run and its resumption without changing what it computes
+# (the periodic evaluation draws from its own key, run.eval_seed, and leaves the state as it was).
+RESUMABLE_CHANGES = ("run.run_dir", "run.wandb", "run.wandb_project", "run.checkpoint_every", "run.eval_every")
 
 
 def _flatten(d: dict, prefix: str = "") -> dict[str, Any]:
