@@ -12,7 +12,9 @@ command picks an interrupted comparison up where it stopped. ``--jobs N`` runs N
 each pinned to its own core with one XLA thread (on a 2-core machine two single-threaded runs
 finish sooner than two runs one after the other). Each run's output goes to ``OUT/<name>.log``.
 Prints one line per run as it starts and ends, then the tables: per run, and per method (mean
-and [min, max] over seeds, the paper's figure beside). ``--table`` prints only those, ``--figure
+and [min, max] over seeds, the paper's figure beside). ``--table`` prints only those, with each
+method's margin over the random floor, the paper's orderings checked at this budget and success by
+goal family; ``--figure
 PNG`` also draws both metrics' learning curves and per-family success (:func:`leo_teacher.plots.plot_comparison`).
 """
 
@@ -126,6 +128,96 @@ def method_table(groups: dict, env: str) -> str:
     return "\n".join(lines)
 
 
+def paper_order(env: str) -> list[str]:
+    """The compared modes in the order of the paper's figure at 1e9 steps on ``env``, best first."""
+    column = 1 if env == "craftax" else 0
+    return sorted((m for m in MODES if m in PAPER), key=lambda m: -PAPER[m][column])
+
+
+def final(runs, metric: str) -> np.ndarray:
+    """One summary figure (``success_rate``, ``paper_live_success``) per run, in seed order."""
+    runs = sorted(runs, key=lambda r: r.summary.get("seed", 0))
+    return np.array([r.summary[metric] for r in runs if r.summary.get(metric) is not None], dtype=float)
+
+
+def verdict(above, below) -> str:
+    """Whether ``above`` is above ``below`` over seeds: 'holds' when its worst seed beats the other's
+    best, 'reversed' when the other's worst beats its best, else 'within the seed spread'."""
+    above, below = np.asarray(above, dtype=float), np.asarray(below, dtype=float)
+    if above.min() > below.max():
+        return "holds"
+    if below.min() > above.max():
+        return "reversed"
+    return "within the seed spread"
+
+
+def ordering_table(groups: dict, env: str) -> str:
+    """Markdown: every pair of finished methods the paper ranks (a above b at 1e9 steps), and at the
+    end of these runs the mean difference a - b and :func:`verdict` for both metrics ('' for fewer
+    than two such methods)."""
+    column = 1 if env == "craftax" else 0
+    order = [m for m in paper_order(env) if m in groups]
+    if len(order) < 2:
+        return ""
+    lines = ["| paper: a above b (1e9 steps) | greedy: a - b | greedy | live: a - b | live |",
+             "|---|---|---|---|---|"]
+    for i, a in enumerate(order):
+        for b in order[i + 1:]:
+            cells = []
+            for metric in ("success_rate", "paper_live_success"):
+                va, vb = final(groups[a], metric), final(groups[b], metric)
+                cells += ["-", "-"] if not (va.size and vb.size) else [f"{va.mean() - vb.mean():+.3f}", verdict(va, vb)]
+            lines.append(f"| {a} (~{PAPER[a][column]:.2f}) > {b} (~{PAPER[b][column]:.2f}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def floor_table(groups: dict, floor: str = "random") -> str:
+    """Markdown: each method's margin over the floor's (mean) figure at the end, per seed and mean,
+    for both metrics ('' when the floor has not finished)."""
+    if floor not in groups:
+        return ""
+    lines = ["| method | greedy - floor, per seed | mean | live - floor, per seed | mean |", "|---|---|---|---|---|"]
+    for method, rs in groups.items():
+        if method == floor:
+            continue
+        cells = []
+        for metric in ("success_rate", "paper_live_success"):
+            v, f = final(rs, metric), final(groups[floor], metric)
+            if not (v.size and f.size):
+                cells += ["-", "-"]
+                continue
+            seeds = sorted(r.summary.get("seed", 0) for r in rs if r.summary.get(metric) is not None)
+            cells += [", ".join(f"s{s} {x - f.mean():+.3f}" for s, x in zip(seeds, v)), f"{v.mean() - f.mean():+.3f}"]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def family_table(groups: dict) -> str:
+    """Markdown: per method, greedy success at the end by goal family (the name before '/'), mean
+    [min, max] over seeds (:func:`leo_teacher.plots.family_success`)."""
+    from leo_teacher.plots import family_success, goal_families
+
+    if not groups:
+        return ""
+    names = [row["name"] for row in next(iter(groups.values()))[0].per_goal]
+    per = {m: [family_success(names, r.success()) for r in rs] for m, rs in groups.items()}
+    families = list(next(iter(per.values()))[0])
+    counts = {f: goal_families(names).count(f) for f in families}
+    lines = ["| method | " + " | ".join(f"{f} ({counts[f]})" for f in families) + " |",
+             "|---|" + "---|" * len(families)]
+    for method, fams in per.items():
+        lines.append(f"| {method} | " + " | ".join(spread([x[f] for x in fams]) for f in families) + " |")
+    return "\n".join(lines)
+
+
+def tables(out: Path, runs, groups: dict, env: str) -> str:
+    """Every table, blank-line separated: per run, per method, margins over the floor, orderings,
+    goal families."""
+    parts = [table(out, runs), method_table(groups, env), floor_table(groups), ordering_table(groups, env),
+             family_table(groups)]
+    return "\n\n".join(x for x in parts if x)
+
+
 def write_figure(groups: dict, path: Path, title: str) -> Path:
     """Both metrics' learning curves and per-family success of every finished method, as a PNG."""
     import matplotlib
@@ -134,7 +226,7 @@ def write_figure(groups: dict, path: Path, title: str) -> Path:
     from leo_teacher import plots
 
     names = [row["name"] for row in next(iter(groups.values()))[0].per_goal]
-    fig = plots.plot_comparison(groups, names, title=title)
+    fig = plots.plot_comparison(groups, names, title=title, teachers=["teacher-as-teacher"])
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path
@@ -158,10 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     runs = plan(args.seeds, args.modes, not args.no_transformer)
     if args.table or args.figure:
-        print(table(args.out, runs))
         groups = finished(args.out, runs)
-        print()
-        print(method_table(groups, args.env))
+        print(tables(args.out, runs, groups, args.env))
         if args.figure and groups:
             title = f"{args.env}, preset {args.preset}, {args.total_steps:,} steps: min-max band over seeds"
             print(f"figure: {write_figure(groups, args.figure, title)}")
@@ -189,9 +279,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with ThreadPoolExecutor(max_workers=len(cores)) as pool:
         list(pool.map(run_one, todo))
-    print(table(args.out, runs))
-    print()
-    print(method_table(finished(args.out, runs), args.env))
+    print(tables(args.out, runs, finished(args.out, runs), args.env))
     if failed:
         print(f"failed: {', '.join(failed)} (see their .log files); rerun the same command to resume", file=sys.stderr)
         return 1

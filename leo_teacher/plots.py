@@ -156,40 +156,63 @@ def plot_goal_maps(env, successes: Mapping[str, np.ndarray], ncols: int | None =
     return fig
 
 
-def plot_families(ax, names: Sequence[str], successes: Mapping[str, np.ndarray]):
-    """Grouped bars: mean success per goal family (name prefix before '/'), one bar per entry."""
-    per = {label: family_success(names, s) for label, s in successes.items()}
-    families = list(next(iter(per.values())))
+def plot_families(ax, names: Sequence[str], successes: Mapping[str, np.ndarray],
+                  colors: Mapping[str, str] | None = None):
+    """Grouped bars: mean success per goal family (name prefix before '/'), one bar per entry.
+
+    An entry is one per-goal success array [G], or one per run [R, G]: then the bar is the mean
+    over runs of the family's mean and a whisker spans the runs (min to max).
+    """
+    per_run = {label: np.atleast_2d(np.asarray(s, dtype=float)) for label, s in successes.items()}
+    per = {label: [family_success(names, row) for row in rows] for label, rows in per_run.items()}
+    families = list(per[next(iter(per))][0])
     x = np.arange(len(families))
     width = 0.8 / max(1, len(per))
-    for i, (label, fam) in enumerate(per.items()):
-        ax.bar(x + (i - (len(per) - 1) / 2) * width, [fam[f] for f in families], width, label=label)
+    top = 0.0
+    for i, (label, fams) in enumerate(per.items()):
+        values = np.array([[fam[f] for f in families] for fam in fams])  # [R, F]
+        mean = values.mean(axis=0)
+        whiskers = None
+        if len(values) > 1:
+            whiskers = np.stack([mean - values.min(axis=0), values.max(axis=0) - mean])
+        ax.bar(x + (i - (len(per) - 1) / 2) * width, mean, width, yerr=whiskers, capsize=2,
+               error_kw={"elinewidth": 0.8}, label=label, color=(colors or {}).get(label))
+        top = max(top, float(values.max()))
     counts = dict(zip(*np.unique(goal_families(names), return_counts=True)))
     ax.set_xticks(x, [f"{f}\n({counts[f]})" for f in families], fontsize=8)
     ax.set_ylabel("mean success (goals in family)")
-    ax.set_ylim(0, 1.02)
+    ax.set_ylim(0, min(1.02, max(0.1, 1.15 * top)))
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     return ax
 
 
 def plot_comparison(groups: Mapping[str, Sequence], names: Sequence[str], title: str = "",
-                    colors: Mapping[str, str] | None = None):
+                    colors: Mapping[str, str] | None = None, teachers: Sequence[str] = ()):
     """Methods side by side (``{method: [RunResult per seed]}``); returns the figure.
 
-    Left to right: the greedy per-goal evaluation over training, the paper's live metric over
-    training (both the mean over seeds with the min-max band), and per-goal success at the end
-    by goal family (``names``: the goal names), mean over seeds.
+    Top: the greedy per-goal evaluation over training and the paper's live metric over training
+    (both the mean over seeds with the min-max band); for each method named in ``teachers`` the
+    greedy evaluation of the teacher it trained (``eval/teacher``) is drawn dashed in the
+    method's colour. Bottom: per-goal success at the end by goal family (``names``: the goal
+    names), mean over seeds with min-max whiskers.
     """
     import matplotlib.pyplot as plt
 
-    fig, (greedy, live, families) = plt.subplots(1, 3, figsize=(19, 4.8))
+    colors = {m: f"C{i}" for i, m in enumerate(groups)} | dict(colors or {})
+    fig = plt.figure(figsize=(15, 9.5))
+    grid = fig.add_gridspec(2, 2)
+    greedy, live, families = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, :])
     plot_curves(greedy, groups, colors=colors)
+    for m in teachers:
+        if m in groups and all(any("eval/teacher" in row for row in r.metrics) for r in groups[m]):
+            plot_curves(greedy, {f"{m}: its teacher": groups[m]}, key="eval/teacher",
+                        colors={f"{m}: its teacher": colors[m]}, linestyle="--")
     greedy.set_title("greedy per-goal evaluation (mean over goals)")
     plot_curves(live, groups, key="paper_live_success", ylabel="paper_live_success", colors=colors)
     live.set_title("the paper's metric: live success of training rollouts")
-    plot_families(families, names, {m: np.mean([r.success() for r in rs], axis=0) for m, rs in groups.items()})
-    families.set_title("success by goal family at the end (mean over seeds)")
+    plot_families(families, names, {m: np.stack([r.success() for r in rs]) for m, rs in groups.items()}, colors)
+    families.set_title("success by goal family at the end (mean over seeds, whiskers: min-max)")
     for ax in (greedy, live):
         ax.set_ylim(bottom=0)
     if title:

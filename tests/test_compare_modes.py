@@ -46,3 +46,61 @@ def test_method_table_and_figure(tmp_path, capsys):
     png = tmp_path / "fig" / "compare.png"
     assert compare_modes.main(["--out", str(tmp_path), "--figure", str(png)]) == 0
     assert png.stat().st_size > 10_000 and f"figure: {png}" in capsys.readouterr().out
+
+
+def _with_seed(run_dir, seed, eval_teacher=None):
+    """A finished_run_dir with its seed in summary.json (and, if given, an eval/teacher curve)."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    (run_dir / "summary.json").write_text(json.dumps(summary | {"seed": seed}))
+    if eval_teacher is not None:
+        rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+        rows = [r | {"eval/teacher": eval_teacher * r["env_steps"] / 4096} for r in rows]
+        (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_floor_orderings_and_families(tmp_path):
+    for name, mode, seed, success, live in [("teacher-as-teacher-s0", "teacher-as-teacher", 0, 0.2, 0.4),
+                                            ("teacher-as-teacher-s1", "teacher-as-teacher", 1, 0.3, 0.2),
+                                            ("student-only-s0", "student-only", 0, 0.1, 0.5),
+                                            ("student-only-s1", "student-only", 1, 0.15, 0.3),
+                                            ("pqn-her-s0", "pqn-her", 0, 0.35, 0.1),
+                                            ("random-s0", "random", 0, 0.1, 0.1)]:
+        _with_seed(finished_run_dir(tmp_path / name, mode, success, live=live), seed,
+                   eval_teacher=0.25 if mode == "teacher-as-teacher" else None)
+    groups = compare_modes.finished(tmp_path, compare_modes.plan([0, 1]))
+    assert compare_modes.paper_order("craftax-classic")[:3] == ["teacher-as-teacher", "student-only", "dual-leo-pqn"]
+    assert compare_modes.paper_order("craftax")[:3] == ["teacher-as-teacher", "dual-leo-pqn", "teacher-as-actor"]
+    assert [compare_modes.verdict(a, b) for a, b in [([0.3, 0.4], [0.1, 0.2]), ([0.1], [0.2, 0.3]), ([0.2, 0.4], [0.3])]] \
+        == ["holds", "reversed", "within the seed spread"]
+    # margins over the floor, per seed and mean, both metrics
+    floor = compare_modes.floor_table(groups)
+    assert "| teacher-as-teacher | s0 +0.100, s1 +0.200 | +0.150 | s0 +0.300, s1 +0.100 | +0.200 |" in floor
+    assert "| pqn-her | s0 +0.250 | +0.250 | s0 +0.000 | +0.000 |" in floor and "| random |" not in floor
+    assert compare_modes.floor_table({"pqn-her": groups["pqn-her"]}) == ""
+    # the paper's orderings (a above b), checked on both metrics
+    order = compare_modes.ordering_table(groups, "craftax-classic")
+    assert "| teacher-as-teacher (~0.81) > student-only (~0.79) | +0.125 | holds | -0.100 | within the seed spread |" in order
+    assert "| teacher-as-teacher (~0.81) > pqn-her (~0.67) | -0.100 | reversed | +0.200 | holds |" in order
+    assert "| student-only (~0.79) > pqn-her (~0.67) | -0.225 | reversed | +0.300 | holds |" in order
+    assert order.count("\n") == 1 + 3 and "random" not in order
+    assert "| teacher-as-teacher (~0.26) > student-only (~0.13) |" in compare_modes.ordering_table(groups, "craftax")
+    assert compare_modes.ordering_table({"pqn-her": groups["pqn-her"]}, "craftax") == ""
+    # goal families: the made-up runs have inventory/wood (success 2x the run's) and tools/wood_pickaxe (0)
+    fams = compare_modes.family_table(groups)
+    assert "| method | inventory (1) | tools (1) |" in fams
+    assert "| teacher-as-teacher | 0.500 [0.400, 0.600] | 0.000 [0.000, 0.000] |" in fams
+    tables = compare_modes.tables(tmp_path, compare_modes.plan([0, 1]), groups, "craftax-classic")
+    assert all(t in tables for t in (floor, order, fams))
+    # the figure: the teacher of teacher-as-teacher dashed beside it; per-family whiskers over seeds
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from leo_teacher import plots
+
+    fig = plots.plot_comparison(groups, ["inventory/wood", "tools/wood_pickaxe"], teachers=["teacher-as-teacher", "pqn-her"])
+    greedy, _, families = fig.axes
+    labels = [line.get_label() for line in greedy.get_lines()]
+    assert "teacher-as-teacher: its teacher (n=2)" in labels and not any("pqn-her: its" in x for x in labels)
+    dashed = next(line for line in greedy.get_lines() if line.get_label().startswith("teacher-as-teacher: its"))
+    assert dashed.get_linestyle() == "--" and dashed.get_color() == "C0"
+    assert len(families.containers) >= len(groups)  # one bar group per method (+ whiskers for multi-seed ones)
