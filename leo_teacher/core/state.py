@@ -72,6 +72,33 @@ class Advice:
 
 
 @struct.dataclass
+class PackedAdvice:
+    """A continuous teacher's :class:`Advice` as one array, action | value [..., D + 1].
+
+    The PPO student's minibatches carry it so: XLA compiles the distillation loss's reduction
+    over a slice of this record differently (a vector loop with a scalar tail) from one over a
+    separate [mb, D] array, which moved the logged distillation loss by a float32 ulp.
+    """
+
+    record: jnp.ndarray  # [..., D + 1]
+    q = None  # no action values (continuous actions)
+
+    @classmethod
+    def pack(cls, advice: Advice) -> "PackedAdvice":
+        return cls(jnp.concatenate([advice.action, advice.value[..., None]], axis=-1))
+
+    @property
+    def action(self) -> jnp.ndarray:
+        """[..., D] the teacher's action for the commanded goal."""
+        return self.record[..., :-1]
+
+    @property
+    def value(self) -> jnp.ndarray:
+        """[...] the teacher's value of the state for the commanded goal."""
+        return self.record[..., -1]
+
+
+@struct.dataclass
 class Transition:
     """One rollout step for a batch: only what the updates need (DESIGN §3).
 

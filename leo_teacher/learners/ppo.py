@@ -14,7 +14,7 @@ from flax import struct
 from leo_teacher.config import Config
 from leo_teacher.core import losses
 from leo_teacher.core.sgd import sgd_update
-from leo_teacher.core.state import Advice
+from leo_teacher.core.state import Advice, PackedAdvice
 from leo_teacher.learners.base import StudentHParams, student_optimiser
 
 
@@ -29,7 +29,7 @@ class PPOBatch:
     value: jnp.ndarray  # [N] value when acting
     advantage: jnp.ndarray  # [N]
     target_return: jnp.ndarray  # [N] GAE return
-    advice: Advice  # the teacher's record for the commanded goal
+    advice: Advice | PackedAdvice  # the teacher's record for the commanded goal (continuous: packed)
 
 
 def ppo_loss(out, value, b: PPOBatch, logp, entropy, distill, hp: StudentHParams):
@@ -77,9 +77,10 @@ class PPOLearner:
         adv, ret = losses.gae(part.reward, part.value, part.goal_done, last_value, self.gamma, self.gae_lambda)
         T, n = part.goal.shape
         flat = lambda x: x.reshape((T * n,) + x.shape[2:])  # noqa: E731
+        advice = part.advice if part.advice.action is None else PackedAdvice.pack(part.advice)
         batch = PPOBatch(obs=flat(part.obs), goal=flat(part.goal), action=flat(part.action), logp=flat(part.logp),
                          value=flat(part.value), advantage=flat(adv), target_return=flat(ret),
-                         advice=jax.tree_util.tree_map(flat, part.advice))
+                         advice=jax.tree_util.tree_map(flat, advice))
         dist = self.dist
 
         def loss_fn(params, b: PPOBatch):
