@@ -33,7 +33,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 MODES = ("teacher-as-teacher", "teacher-as-actor", "student-only", "pqn-her", "dual-leo-pqn")
-ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+# One XLA CPU thread. Only `--` flags: XLA stops reading XLA_FLAGS at a word without `--` and
+# silently drops every flag after it (the conftest's optimisation level, a device count).
+ONE_THREAD = "--xla_cpu_multi_thread_eigen=false"
 
 
 def plan(seeds: list[int], modes=MODES, transformer: bool = True) -> list[tuple[str, str, str, int]]:
