@@ -12,6 +12,11 @@ Each phase is its own compiled XLA program (``jax.jit``), timed after compilatio
 of ``--repeats`` windows; XLA's cost analysis of the compiled program gives its FLOPs. The sum
 of the phases exceeds the iteration a little where XLA fuses across phases inside it.
 
+XLA counts a loop's body once, so the GFLOP column is one rollout step (acting) or one
+minibatch step (updates); the per-iteration column multiplies by the loop's trip count. The
+last lines bound the training/env ratio: the learning phases' FLOPs at this core's dense
+matmul rate (a 1024^3 product, timed) take at least that long, whatever the code does.
+
     python benchmarks/profile_iteration.py --env craftax-classic --preset cpu
     python benchmarks/profile_iteration.py --env gridworld --preset cpu --json out.json
 """
@@ -47,6 +52,21 @@ def timed(fn, *args, repeats: int, inner: int) -> tuple[float, float]:
         jax.block_until_ready(out)
         best = min(best, (time.perf_counter() - t0) / inner)
     return best, flops
+
+
+def matmul_gflops(n: int = 1024, repeats: int = 5) -> float:
+    """This device's dense float32 matmul rate, GFLOP/s, on an [n, n] x [n, n] product."""
+    x = jax.random.normal(jax.random.PRNGKey(0), (n, n))
+    sec, gflop = timed(lambda a: a @ a, x, repeats=repeats, inner=3)
+    return gflop / sec
+
+
+def trip_counts(cfg) -> dict[str, int]:
+    """How many times each phase's XLA loop body runs per iteration (rollout steps, minibatch steps)."""
+    n = cfg.rollout_size
+    return {"env step": cfg.env.rollout_steps, "acting": cfg.env.rollout_steps,
+            "teacher update": cfg.teacher.epochs * (n // cfg.teacher.minibatch_size),
+            "student update": cfg.student.epochs * (n // cfg.student.minibatch_size)}
 
 
 def phases(c: Coordinator, state, repeats: int, inner: int) -> dict[str, tuple[float, float]]:
@@ -120,10 +140,20 @@ def main() -> None:
     total = result["iteration"][0]
     print(f"device: {jax.devices()[0].platform} | env {a.env} | preset {a.preset} | mode {a.mode} | "
           f"{steps} env steps per iteration")
-    print(f"{'phase':16s} {'ms':>9s} {'share':>7s} {'GFLOP':>8s} {'GFLOP/s':>8s}")
+    trips = trip_counts(cfg)
+    print(f"{'phase':16s} {'ms':>9s} {'share':>7s} {'GFLOP':>8s} {'x trips':>8s} {'GFLOP/s':>8s}")
     for name, (sec, gflop) in result.items():
-        print(f"{name:16s} {sec * 1e3:9.2f} {sec / total:7.1%} {gflop:8.3f} {gflop / sec:8.1f}")
+        per_iter = gflop * trips.get(name, 1)
+        print(f"{name:16s} {sec * 1e3:9.2f} {sec / total:7.1%} {gflop:8.3f} {per_iter:8.2f} {per_iter / sec:8.1f}")
     print(f"iteration: {steps / total:,.0f} env steps/s; sum of phases {sum(s for n, (s, _) in result.items() if n != 'iteration') / total:.2f} x the iteration")
+    peak = matmul_gflops()
+    learning = sum(g * trips.get(n, 1) for n, (_, g) in result.items()
+                   if n in ("acting", "teacher update", "student update"))
+    env_s = result["env step"][0]
+    floor_s = learning / peak
+    print(f"bound: learning {learning:.1f} GFLOP per iteration; at this core's dense matmul rate "
+          f"{peak:.0f} GFLOP/s it needs >= {floor_s * 1e3:.0f} ms, so training/env <= "
+          f"{env_s / (env_s + floor_s):.2f} (measured {env_s / total:.2f})")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"env": a.env, "preset": a.preset, "mode": a.mode, "steps": steps,

@@ -81,11 +81,12 @@ def test_her_goal_columns():
 
 
 def test_speedup_benchmark_chunked_relabelling_matches_one_batch():
-    """The speed-up benchmark's goal-chunked relabelling gives the one-big-batch gradient."""
+    """The speed-up benchmark's goal-chunked relabelling gives the one-big-batch gradient, and its
+    FLOP-count LEO program the gradient of the LEO update it times."""
     import importlib.util
 
     from leo_teacher.envs.base import ObsSpec
-    from leo_teacher.core.networks import GoalQNetwork
+    from leo_teacher.core.networks import GoalQNetwork, LeoNetwork
 
     path = __import__("pathlib").Path(__file__).resolve().parent.parent / "benchmarks" / "speedup.py"
     spec = importlib.util.spec_from_file_location("speedup_bench", path)
@@ -99,6 +100,14 @@ def test_speedup_benchmark_chunked_relabelling_matches_one_batch():
     np.testing.assert_allclose(loss1, loss2, rtol=1e-5)
     for x, y in zip(jax.tree_util.tree_leaves(g1), jax.tree_util.tree_leaves(g2)):
         np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-7)
+    # LEO's FLOP-count program (a gathered head, no tile loop) computes the update training runs.
+    leo = LeoNetwork(ObsSpec(size=20), 6, 3, width=8, depth=1)
+    leo_params = leo.init(jax.random.PRNGKey(0), obs[:1])
+    (l_run, g_run), (l_count, g_count) = (f(leo, obs, action, targets)(leo_params)
+                                          for f in (bench.leo_grad_fn, bench.leo_useful_grad_fn))
+    np.testing.assert_allclose(l_run, l_count, rtol=1e-6)
+    for x, y in zip(jax.tree_util.tree_leaves(g_run), jax.tree_util.tree_leaves(g_count)):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-7)
 
 
 def test_her_seen_strategy_draws_hindsight_goals_from_the_goals_seen():

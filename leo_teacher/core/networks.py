@@ -166,7 +166,8 @@ def taken_action_matmul(h: jnp.ndarray, kernel: jnp.ndarray, action: jnp.ndarray
     matmul wastes a factor A. Rows are grouped by action into tiles of ``tile`` rows (each
     group padded to whole tiles, so every tile has one action) and each tile multiplies its
     action's [K, G] slice: about (B + A * tile / 2) * K * G multiply-adds instead of B * K * G * A.
-    Static shapes: the tile count is bounded by ceil((B + A * (tile - 1)) / tile).
+    Static shapes: the tile count is bounded by ceil((B + A * (tile - 1)) / tile); only the
+    tiles the batch fills are computed.
     """
     B, K = h.shape
     A, G = kernel.shape[1], kernel.shape[2]
@@ -182,50 +183,57 @@ def taken_action_matmul(h: jnp.ndarray, kernel: jnp.ndarray, action: jnp.ndarray
     rank = jnp.zeros(B, rank_sorted.dtype).at[order].set(rank_sorted)
     slot = tile_start[action] * tile + rank  # [B] row of each transition in the padded layout
     x = jnp.zeros((n_tiles * tile, K), h.dtype).at[slot].set(h).reshape(n_tiles, tile, K)
-    # Tiles past the last action's get any valid action: their rows are zero.
+    # Tiles past the last action's are neither filled nor computed (their outputs stay zero).
     tile_action = jnp.minimum(jnp.searchsorted(tile_end, jnp.arange(n_tiles), side="right"), A - 1)
-    return _tile_matmul(x, kernel, tile_action).reshape(n_tiles * tile, G)[slot]
+    return _tile_matmul(x, kernel, tile_action, tile_end[-1]).reshape(n_tiles * tile, G)[slot]
 
 
 @jax.custom_vjp
-def _tile_matmul(x: jnp.ndarray, kernel: jnp.ndarray, tile_action: jnp.ndarray) -> jnp.ndarray:
-    """``out[t] = x[t] @ kernel[:, tile_action[t], :]``, [T, tile, K] -> [T, tile, G], one tile at a time.
+def _tile_matmul(x: jnp.ndarray, kernel: jnp.ndarray, tile_action: jnp.ndarray, used: jnp.ndarray) -> jnp.ndarray:
+    """``out[t] = x[t] @ kernel[:, tile_action[t], :]`` for the first ``used`` tiles, [T, tile, K] -> [T, tile, G].
 
     A loop over tiles reads each tile's [K, G] slice in place; gathering every tile's slice
     first would copy T * K * G weights (tens of MB at Craftax's 512 goals), and autodiff of that
-    gather scatters as much back. The gradient (below) accumulates into the kernel's slices in
-    place the same way.
+    gather scatters as much back. The loop stops at the last filled tile: the static bound on
+    the tile count is a worst case the batch rarely needs. The gradient (below) accumulates
+    into the kernel's slices in place the same way.
     """
 
-    def one(_, xs):
-        xt, at = xs
-        return None, xt @ jax.lax.dynamic_index_in_dim(kernel, at, axis=1, keepdims=False)
+    def one(t, out):
+        w = jax.lax.dynamic_index_in_dim(kernel, tile_action[t], axis=1, keepdims=False)
+        return jax.lax.dynamic_update_index_in_dim(out, x[t] @ w, t, axis=0)
 
-    return jax.lax.scan(one, None, (x, tile_action))[1]
+    out = jnp.zeros(x.shape[:2] + kernel.shape[2:], jnp.result_type(x, kernel))
+    return jax.lax.fori_loop(0, used, one, out)
 
 
-def _tile_matmul_fwd(x, kernel, tile_action):
-    return _tile_matmul(x, kernel, tile_action), (x, kernel, tile_action)
+def _tile_matmul_fwd(x, kernel, tile_action, used):
+    return _tile_matmul(x, kernel, tile_action, used), (x, kernel, tile_action, used)
 
 
 def _tile_matmul_bwd(res, d_out):
-    x, kernel, tile_action = res
+    x, kernel, tile_action, used = res
 
-    def one(d_kernel, xs):
-        xt, dt, at = xs
+    def one(t, carry):
+        d_kernel, d_x = carry
+        at, dt = tile_action[t], d_out[t]
         w = jax.lax.dynamic_index_in_dim(kernel, at, axis=1, keepdims=False)
         current = jax.lax.dynamic_index_in_dim(d_kernel, at, axis=1, keepdims=True)
-        d_kernel = jax.lax.dynamic_update_index_in_dim(d_kernel, current + (xt.T @ dt)[:, None], at, axis=1)
-        return d_kernel, dt @ w.T
+        d_kernel = jax.lax.dynamic_update_index_in_dim(d_kernel, current + (x[t].T @ dt)[:, None], at, axis=1)
+        return d_kernel, jax.lax.dynamic_update_index_in_dim(d_x, dt @ w.T, t, axis=0)
 
-    d_kernel, d_x = jax.lax.scan(one, jnp.zeros_like(kernel), (x, d_out, tile_action))
-    return d_x, d_kernel, None
+    d_kernel, d_x = jax.lax.fori_loop(0, used, one, (jnp.zeros_like(kernel), jnp.zeros_like(x)))
+    return d_x, d_kernel, None, None
 
 
 _tile_matmul.defvjp(_tile_matmul_fwd, _tile_matmul_bwd)
 
 
-TILED_MIN_ACTIONS = 8  # below this, the taken-action head is the full head's slice (benchmarks/profile_iteration.py)
+def tile_rows(batch: int, num_actions: int) -> int:
+    """Rows per tile of the taken-action head: about the rows per action, rounded up to a power of
+    two in [8, 32] (small tiles waste the matmul units, large ones pad each action's last tile)."""
+    per_action = max(1, batch // num_actions)
+    return min(32, max(8, 1 << (per_action - 1).bit_length()))
 
 
 class GoalActionHead(nn.Module):
@@ -252,16 +260,12 @@ class GoalActionHead(nn.Module):
     def taken(self, h: jnp.ndarray, action: jnp.ndarray) -> jnp.ndarray:
         """Logits of the taken action for every goal, [B, G] (see :func:`taken_action_matmul`).
 
-        With few actions the tiles' sorting and padding cost more than the A - 1 actions'
-        values they skip: the full head, then the taken action's slice (the same values).
+        Tiled from two actions on: the tiles beat the full head and a slice there too
+        (docs/profile.md).
         """
-        if self.num_actions < TILED_MIN_ACTIONS:
-            out = (h @ self.kernel + self.bias).reshape(h.shape[:-1] + (self.num_actions, self.num_goals))
-            return jnp.take_along_axis(out, action[:, None, None], axis=1)[:, 0]
         kernel = self.kernel.reshape(self.in_features, self.num_actions, self.num_goals)
         bias = self.bias.reshape(self.num_actions, self.num_goals)
-        tile = int(min(32, max(4, h.shape[0] // self.num_actions)))
-        return taken_action_matmul(h, kernel, action, tile) + bias[action]
+        return taken_action_matmul(h, kernel, action, tile_rows(h.shape[0], self.num_actions)) + bias[action]
 
 
 class LeoNetwork(nn.Module):
