@@ -244,3 +244,14 @@ def test_representation_heads_are_shared_by_the_goals(net_and_batch):
     q = net.apply(params, obs, taken, method="q")
     np.testing.assert_allclose(q[:, :, 0], q[:, :, 1], rtol=1e-6)
     assert "goal_embedding" not in params["params"]["critics_0"]
+
+
+def test_packed_advice_reads_back_the_action_and_value():
+    """The PPO student's minibatches carry a continuous teacher's advice packed (action | value)."""
+    from leo_teacher.core.state import Advice, PackedAdvice
+
+    advice = Advice(q=None, action=jnp.array([[0.5, -1.0], [0.25, 2.0]]), value=jnp.array([0.75, 0.125]))
+    packed = PackedAdvice.pack(advice)
+    assert packed.record.shape == (2, 3) and packed.q is None
+    np.testing.assert_array_equal(packed.action, advice.action)
+    np.testing.assert_array_equal(packed.value, advice.value)
