@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from leo_teacher.envs.base import ObsSpec
-from leo_teacher.core.networks import Conv3x3, LeoNetwork, Trunk, taken_action_matmul, tile_rows
+from leo_teacher.core.networks import TILED_MIN_ACTIONS, Conv3x3, LeoNetwork, Trunk, taken_action_matmul, tile_rows
 
 
 def test_conv3x3_equals_flax_conv():
@@ -20,11 +20,12 @@ def test_conv3x3_equals_flax_conv():
     assert jax.tree.map(np.shape, ours.init(jax.random.PRNGKey(1), grid)) == jax.tree.map(np.shape, ref_params)
 
 
-@pytest.mark.parametrize("A", [1, 4, 9])
+@pytest.mark.parametrize("A", [3, 9])  # the full head's slice below TILED_MIN_ACTIONS, the tiles above
 @pytest.mark.parametrize("actions", ["random", "all-one-action", "every-action-once"])
 def test_taken_action_values_and_grads_equal_the_full_head(actions, A):
     """LEO's TD update reads Q(s, g, a_taken) without the other actions: same values, same grads."""
     B, G, D = 24, 5, 11
+    assert (A >= TILED_MIN_ACTIONS) == (A == 9)  # both paths covered
     obs = jax.random.uniform(jax.random.PRNGKey(0), (B, D))
     action = {
         "random": jax.random.randint(jax.random.PRNGKey(1), (B,), 0, A),

@@ -229,6 +229,9 @@ def _tile_matmul_bwd(res, d_out):
 _tile_matmul.defvjp(_tile_matmul_fwd, _tile_matmul_bwd)
 
 
+TILED_MIN_ACTIONS = 8  # below this, the taken-action head is the full head's slice (docs/profile.md)
+
+
 def tile_rows(batch: int, num_actions: int) -> int:
     """Rows per tile of the taken-action head: about the rows per action, rounded up to a power of
     two in [8, 32] (small tiles waste the matmul units, large ones pad each action's last tile)."""
@@ -260,9 +263,12 @@ class GoalActionHead(nn.Module):
     def taken(self, h: jnp.ndarray, action: jnp.ndarray) -> jnp.ndarray:
         """Logits of the taken action for every goal, [B, G] (see :func:`taken_action_matmul`).
 
-        Tiled from two actions on: the tiles beat the full head and a slice there too
-        (docs/profile.md).
+        With few actions the full head and the taken action's slice (the same values): its one
+        large matmul uses every core, while the tiles' small ones run one after another.
         """
+        if self.num_actions < TILED_MIN_ACTIONS:
+            out = (h @ self.kernel + self.bias).reshape(h.shape[:-1] + (self.num_actions, self.num_goals))
+            return jnp.take_along_axis(out, action[:, None, None], axis=1)[:, 0]
         kernel = self.kernel.reshape(self.in_features, self.num_actions, self.num_goals)
         bias = self.bias.reshape(self.num_actions, self.num_goals)
         return taken_action_matmul(h, kernel, action, tile_rows(h.shape[0], self.num_actions)) + bias[action]
