@@ -127,21 +127,13 @@ def validate(cfg: Config) -> None:
             raise ConfigError(
                 f"unknown per_student.{name}.distill_target {target!r}; valid: {', '.join(DISTILL_TARGETS)}"
             )
-    if cfg.student.goal_input not in GOAL_INPUTS:
-        raise ConfigError(
-            f"unknown student.goal_input {cfg.student.goal_input!r}; valid: {', '.join(GOAL_INPUTS)}"
-        )
-    for key, value, valid in (("teacher.input_norm", cfg.teacher.input_norm, INPUT_NORMS),
+    for key, value, valid in (("student.goal_input", cfg.student.goal_input, GOAL_INPUTS),
+                              ("teacher.input_norm", cfg.teacher.input_norm, INPUT_NORMS),
                               ("student.architecture", cfg.student.architecture, STUDENT_ARCHITECTURES),
                               ("run.eval_policy", cfg.run.eval_policy, EVAL_POLICIES),
-                              ("teacher.trace", cfg.teacher.trace, TRACES)):
-        if value not in valid:
-            raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(valid)}")
-    if cfg.teacher.her_strategy not in HER_STRATEGIES:
-        raise ConfigError(
-            f"unknown teacher.her_strategy {cfg.teacher.her_strategy!r}; valid: {', '.join(HER_STRATEGIES)}"
-        )
-    for key, value, valid in (("teacher.actor_objective", cfg.teacher.actor_objective, ACTOR_OBJECTIVES),
+                              ("teacher.trace", cfg.teacher.trace, TRACES),
+                              ("teacher.her_strategy", cfg.teacher.her_strategy, HER_STRATEGIES),
+                              ("teacher.actor_objective", cfg.teacher.actor_objective, ACTOR_OBJECTIVES),
                               ("teacher.optimisers", cfg.teacher.optimisers, OPTIMISERS),
                               ("teacher.critic_features", cfg.teacher.critic_features, CRITIC_FEATURES),
                               ("teacher.head_goal_input", cfg.teacher.head_goal_input, HEAD_GOAL_INPUTS)):
