@@ -130,3 +130,20 @@ def test_input_norm_none_keeps_the_common_scale_a_layer_norm_erases():
         trunk = Trunk(ObsSpec(size=4), width=8, depth=1, input_norm=norm)
         h = trunk.apply(trunk.init(jax.random.PRNGKey(0), obs), obs)
         assert np.allclose(h[0], h[1], atol=1e-5) == same, norm
+
+
+def test_taken_action_matmul_under_vmap():
+    """Vmapped seeds run the tile loop with a different filled-tile count per seed: each gets its own."""
+    h = jax.random.normal(jax.random.PRNGKey(0), (2, 12, 4))
+    kernel = jax.random.normal(jax.random.PRNGKey(1), (2, 4, 9, 5))
+    action = jnp.stack([jnp.zeros(12, jnp.int32), jnp.arange(12) % 9])  # 2 tiles filled against 9
+
+    def loss(h, k, a):
+        return jnp.sum(taken_action_matmul(h, k, a, 4) ** 2)
+
+    def reference(h, k, a):
+        return jnp.sum(jnp.einsum("bk,bkg->bg", h, jnp.moveaxis(k, 1, 0)[a]) ** 2)
+
+    got = jax.jit(jax.vmap(jax.value_and_grad(loss, argnums=(0, 1))))(h, kernel, action)
+    want = jax.vmap(jax.value_and_grad(reference, argnums=(0, 1)))(h, kernel, action)
+    jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-5), got, want)
