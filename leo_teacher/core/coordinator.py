@@ -90,10 +90,9 @@ class Coordinator:
         actors = ActorState(env_state=env_state, obs=obs, goal=sample_goals(k_goal, seen, self.num_envs),
                             first_goal=jnp.ones((self.num_envs,), dtype=bool), seen=seen,
                             live_successes=jnp.zeros((), jnp.float32), live_attempts=jnp.zeros((), jnp.float32),
-                            paper_successes=jnp.zeros((self.num_goals,), jnp.float32),
-                            paper_failures=jnp.zeros((self.num_goals,), jnp.float32),
-                            **{k: jnp.zeros((self.num_goals,), jnp.float32)
-                               for k in ("fast_successes", "fast_failures", "commanded", "command_mass")})
+                            **{k: jnp.zeros((self.num_goals,), jnp.float32) for k in (
+                                "paper_successes", "paper_failures", "fast_successes", "fast_failures", "commanded",
+                                "command_mass")})
         teacher = self.teacher.init(k_teacher, obs)
         return TrainState(actors, teacher, tuple(students), rng, jnp.zeros((), jnp.int32))
 
