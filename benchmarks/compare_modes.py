@@ -113,9 +113,14 @@ def spread(values) -> str:
     return f"{v[0]:.3f}" if v.size == 1 else f"{v.mean():.3f} [{v.min():.3f}, {v.max():.3f}]"
 
 
+def paper_column(env: str) -> int:
+    """Which of a ``PAPER`` entry's figures is ``env``'s: 0 Craftax-Classic, 1 Craftax."""
+    return 1 if env == "craftax" else 0
+
+
 def method_table(groups: dict, env: str) -> str:
     """Markdown: per method, both metrics at the end (mean [min, max] over seeds), the paper's figure."""
-    column = 1 if env == "craftax" else 0
+    column = paper_column(env)
     lines = ["| method | seeds | success_rate (greedy) | its teacher (greedy) | paper_live_success | paper, 1e9 steps |",
              "|---|---|---|---|---|---|"]
     for method, rs in groups.items():
@@ -132,14 +137,18 @@ def method_table(groups: dict, env: str) -> str:
 
 def paper_order(env: str) -> list[str]:
     """The compared modes in the order of the paper's figure at 1e9 steps on ``env``, best first."""
-    column = 1 if env == "craftax" else 0
-    return sorted((m for m in MODES if m in PAPER), key=lambda m: -PAPER[m][column])
+    return sorted((m for m in MODES if m in PAPER), key=lambda m: -PAPER[m][paper_column(env)])
+
+
+def per_seed(runs, metric: str) -> list[tuple[int, float]]:
+    """(seed, summary figure) of every run that has ``metric``, in seed order."""
+    runs = sorted(runs, key=lambda r: r.summary.get("seed", 0))
+    return [(r.summary.get("seed", 0), r.summary[metric]) for r in runs if r.summary.get(metric) is not None]
 
 
 def final(runs, metric: str) -> np.ndarray:
     """One summary figure (``success_rate``, ``paper_live_success``) per run, in seed order."""
-    runs = sorted(runs, key=lambda r: r.summary.get("seed", 0))
-    return np.array([r.summary[metric] for r in runs if r.summary.get(metric) is not None], dtype=float)
+    return np.array([v for _, v in per_seed(runs, metric)], dtype=float)
 
 
 def verdict(above, below) -> str:
@@ -157,7 +166,7 @@ def ordering_table(groups: dict, env: str) -> str:
     """Markdown: every pair of finished methods the paper ranks (a above b at 1e9 steps), and at the
     end of these runs the mean difference a - b and :func:`verdict` for both metrics ('' for fewer
     than two such methods)."""
-    column = 1 if env == "craftax" else 0
+    column = paper_column(env)
     order = [m for m in paper_order(env) if m in groups]
     if len(order) < 2:
         return ""
@@ -184,12 +193,12 @@ def floor_table(groups: dict, floor: str = "random") -> str:
             continue
         cells = []
         for metric in ("success_rate", "paper_live_success"):
-            v, f = final(rs, metric), final(groups[floor], metric)
-            if not (v.size and f.size):
+            v, f = per_seed(rs, metric), final(groups[floor], metric)
+            if not (v and f.size):
                 cells += ["-", "-"]
                 continue
-            seeds = sorted(r.summary.get("seed", 0) for r in rs if r.summary.get(metric) is not None)
-            cells += [", ".join(f"s{s} {x - f.mean():+.3f}" for s, x in zip(seeds, v)), f"{v.mean() - f.mean():+.3f}"]
+            cells += [", ".join(f"s{s} {x - f.mean():+.3f}" for s, x in v),
+                      f"{np.mean([x for _, x in v]) - f.mean():+.3f}"]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
