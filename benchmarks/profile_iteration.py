@@ -104,7 +104,7 @@ def phases(c: Coordinator, state, repeats: int, inner: int) -> dict[str, tuple[f
         return c.teacher.update(jax.random.PRNGKey(2), learner, traj, last_obs, seen)
 
     def student_update(state, traj):
-        return [c._update_student(i, state, state.actors, traj, jax.random.PRNGKey(3 + i), {})
+        return [c.update_student(i, state, state.actors, traj, jax.random.PRNGKey(3 + i), {})
                 for i in range(len(c.students))]
 
     out = {"env step": timed(env_step, state.actors.env_state, jax.random.PRNGKey(4), repeats=repeats, inner=inner),

@@ -113,7 +113,7 @@ class Coordinator:
         }
         students = state.students
         if sched.train_student:
-            students = tuple(self._update_student(i, state, actors, traj, key, metrics)
+            students = tuple(self.update_student(i, state, actors, traj, key, metrics)
                              for i, key in enumerate(k_students))
             metrics["distill_scale"] = sched.distill_scale(state.iteration)  # the run-level default's
         teacher = state.teacher
@@ -130,7 +130,7 @@ class Coordinator:
         return {"goal_entropy": curriculum.entropy(actors.command_mass / draws),
                 **{f"commanded/{f}": shares[i] for i, f in enumerate(self.families)}}
 
-    def _update_student(self, i: int, state: TrainState, actors: ActorState, traj, key, metrics: dict) -> Learner:
+    def update_student(self, i: int, state: TrainState, actors: ActorState, traj, key, metrics: dict) -> Learner:
         """Student i's update on its slice of the rollout; its metrics go into ``metrics``."""
         own, cfg = self.student_schedules[i], self.config.student
         scale = own.distill_scale(state.iteration)
