@@ -65,6 +65,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "coordinator.teacher_value_weight": (0, 1, True, True),
     "coordinator.goal_temperature": (0, INF, False, False), "coordinator.goal_floor": (0, 1, True, True),
     "coordinator.teacher_act_start": (0, 1, True, True), "coordinator.teacher_act_fraction": (0, 1, False, True),
+    "coordinator.teacher_env_share": (0, 1, True, False),
     "run.total_steps": (0, INF, True, False), "run.log_every": (0, INF, False, False),
     "run.eval_every": (0, INF, True, False), "run.eval_repeats": (0, INF, False, False),
     "run.eval_max_steps": (0, INF, False, False), "run.checkpoint_every": (0, INF, True, False),
@@ -194,6 +195,11 @@ def check_frozen_teacher(cfg: Config) -> None:
     if c.teacher_act_start > 0 and not frozen:
         raise ConfigError(f"coordinator.teacher_act_start={c.teacher_act_start} lets a frozen teacher act, which "
                           f"only modes distill and distill-ppo have; set it to 0 for mode {c.mode}")
+    mode = MODE_TABLE[c.mode]
+    if c.teacher_env_share > 0 and not (mode.actor == "student" and mode.trains_teacher):
+        raise ConfigError(f"coordinator.teacher_env_share={c.teacher_env_share} gives a learning teacher envs of "
+                          f"its own beside acting students, which mode {c.mode} does not have; use "
+                          "teacher-as-teacher or dual-leo-pqn, or set it to 0")
 
 
 def check_students(cfg: Config) -> None:
@@ -203,18 +209,23 @@ def check_students(cfg: Config) -> None:
     names = cfg.student_names
     if not names:
         raise ConfigError("student.name is empty; name at least one student, e.g. --student mlp")
-    k, num_envs = len(names), cfg.env.num_envs
-    if num_envs % k:
+    k, num_envs, teacher_envs = len(names), cfg.env.num_envs, cfg.teacher_envs
+    if cfg.coordinator.teacher_env_share > 0 and not 0 < teacher_envs < num_envs:
         raise ConfigError(
-            f"env.num_envs={num_envs} cannot be shared equally by {k} students; use a multiple of {k}"
+            f"coordinator.teacher_env_share={cfg.coordinator.teacher_env_share} of env.num_envs={num_envs} gives the "
+            f"teacher {teacher_envs} envs; choose a share that leaves it at least one and the students at least one"
         )
-    per_student = num_envs // k * cfg.env.rollout_steps
+    if (num_envs - teacher_envs) % k:
+        less = f" less the teacher's {teacher_envs} (coordinator.teacher_env_share)" if teacher_envs else ""
+        raise ConfigError(f"env.num_envs={num_envs}{less} cannot be shared equally by {k} students; "
+                          f"make it a multiple of {k}")
+    per_student = (num_envs - teacher_envs) // k * cfg.env.rollout_steps
     mb = cfg.student.minibatch_size
     trains_student = MODE_TABLE[cfg.coordinator.mode].trains_student and cfg.student.epochs > 0
     if trains_student and per_student % mb:
         raise ConfigError(
             f"student.minibatch_size={mb} does not divide each student's rollout share "
-            f"({per_student} = env.num_envs/{k} * env.rollout_steps); use a divisor of {per_student}"
+            f"({per_student} = {num_envs - teacher_envs} envs/{k} * env.rollout_steps); use a divisor of {per_student}"
         )
 
 

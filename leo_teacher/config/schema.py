@@ -241,6 +241,11 @@ class CoordinatorConfig:
     teacher_run: str = ""
     teacher_act_start: float = 0.0  # distill modes: share of envs the teacher acts in at the start
     teacher_act_fraction: float = 0.2  # distill modes: fraction of the run over which that share falls to 0
+    # modes whose student acts and whose teacher learns (teacher-as-teacher, dual-leo-pqn): the share
+    # of the env batch (its last envs) in which the teacher acts epsilon-greedily on its commanded
+    # goal, so that it learns from its own choices too (a passive learner's "tandem" problem); the
+    # students act and learn in the other envs, the teacher learns from all (0: the students act everywhere)
+    teacher_env_share: float = 0.0
 
 
 @dataclass
@@ -294,6 +299,11 @@ class Config:
     def coordinator_for(self, student: str) -> CoordinatorConfig:
         """The coordinator settings as ``student`` sees them: its ``per_student`` entry on top."""
         return dataclasses.replace(self.coordinator, **self.per_student.get(student, {}))
+
+    @property
+    def teacher_envs(self) -> int:
+        """How many envs (the batch's last) the learning teacher acts in (coordinator.teacher_env_share)."""
+        return round(self.coordinator.teacher_env_share * self.env.num_envs)
 
     @property
     def rollout_size(self) -> int:

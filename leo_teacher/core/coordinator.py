@@ -3,7 +3,8 @@
 It owns the schedule (who acts, who learns, distillation and its annealing), the teacher and
 any number of students. Students share the environment batch: student k acts in the k-th
 contiguous slice of envs and learns on its own slice, distilled from the one teacher, which
-learns all goals off-policy from everybody's data. The pieces: teachers (:mod:`leo_teacher.teachers`),
+learns all goals off-policy from everybody's data (and may act in envs of its own after the
+students' slices, ``coordinator.teacher_env_share``). The pieces: teachers (:mod:`leo_teacher.teachers`),
 student learners (:mod:`leo_teacher.learners`), the rollout (:mod:`leo_teacher.core.rollout`).
 """
 
@@ -47,7 +48,11 @@ class Coordinator:
         self.schedule = sched = Schedule.from_config(config)
         self.mode = sched.mode
         self.student_names = config.student_names
-        self.slice_size = self.num_envs // len(self.student_names)
+        # The learning teacher may act in the batch's last envs (coordinator.teacher_env_share);
+        # the students share the others equally.
+        self.teacher_envs = config.teacher_envs
+        self.student_envs = self.num_envs - self.teacher_envs
+        self.slice_size = self.student_envs // len(self.student_names)
         # Each student's distillation options (config.per_student); the teacher runs while
         # acting if it acts, learns, or any student distils from it.
         self.student_schedules = [Schedule.from_config(config, n) for n in self.student_names]
@@ -68,7 +73,7 @@ class Coordinator:
         self.learner = make_learner(self.mode.student_algorithm, config, self.dist, self.goal_reps,
                                     len(self.students))
         explores = {"student": self.learner.explores, "teacher": True, "random": False}
-        self.explores = explores[self.mode.actor]
+        self.explores = explores[self.mode.actor] or self.teacher_envs > 0
         # Binary observations are stored as uint8 in rollouts and cast back where a network reads them.
         self.obs_store_dtype = jnp.uint8 if env.obs_spec.binary else jnp.float32
         # Goal families (name prefix before '/'), for the share of commands each one gets.

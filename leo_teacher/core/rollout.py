@@ -12,6 +12,9 @@ rollouts, both about the first commanded goal of each episode:
   successes S_g (first goal g achieved) and failures F_g (an episode ended while on its first
   goal g; a step that does both counts both), each (count + this iteration's) * ``PAPER_DECAY``;
   the rate S_g / (S_g + F_g + 1e-7) averaged over all G goals, a goal never commanded counting 0.
+
+Where the teacher acts in envs of its own (``coordinator.teacher_env_share``), both count the
+students' envs only: they measure the policy the run is about.
 """
 
 from __future__ import annotations
@@ -104,6 +107,23 @@ def mixed_acts(act, beta: jnp.ndarray):
     return mixed
 
 
+def teacher_in_own_envs(act, first: int):
+    """An actor where the learning teacher acts epsilon-greedily on its commanded goal in envs
+    ``first`` onwards (its share, ``coordinator.teacher_env_share``) and ``act`` in the others.
+    Only the students' own slices reach their updates, so the log-probabilities recorded in the
+    teacher's envs are never read."""
+
+    def split(c, k_act, k_eps, out, value, advice, eps):
+        k_own, k_teacher = jax.random.split(k_act)
+        action, logp, value = act(c, k_own, k_eps, out, value, advice, eps)
+        teacher = c.teacher.explore(k_teacher, jax.random.fold_in(k_eps, 1), advice, eps)
+        own = jnp.arange(action.shape[0]) >= first
+        action = jnp.where(own.reshape(own.shape + (1,) * (action.ndim - 1)), teacher, action)
+        return action, logp, value
+
+    return split
+
+
 def student_slice(c, i: int, x: jnp.ndarray, axis: int = 0) -> jnp.ndarray:
     """Student i's contiguous share of the env batch along ``axis``."""
     n = c.slice_size
@@ -111,12 +131,17 @@ def student_slice(c, i: int, x: jnp.ndarray, axis: int = 0) -> jnp.ndarray:
 
 
 def student_outputs(c, learners: tuple, obs: jnp.ndarray, goal: jnp.ndarray):
-    """Each student on its slice of envs; concatenated (policy output [B, P], value [B])."""
+    """Each student on its slice of envs; concatenated (policy output [B, P], value [B]), zeros
+    in the teacher's own envs (``coordinator.teacher_env_share``)."""
     outs = [
         s.apply(learner.params, student_slice(c, i, obs), c.goal_reps[student_slice(c, i, goal)])
         for i, (s, learner) in enumerate(zip(c.students, learners))
     ]
-    return jnp.concatenate([o[0] for o in outs]), jnp.concatenate([o[1] for o in outs])
+    out, value = jnp.concatenate([o[0] for o in outs]), jnp.concatenate([o[1] for o in outs])
+    if c.teacher_envs:
+        out = jnp.concatenate([out, jnp.zeros((c.teacher_envs,) + out.shape[1:], out.dtype)])
+        value = jnp.concatenate([value, jnp.zeros((c.teacher_envs,), value.dtype)])
+    return out, value
 
 
 def rollout(c, state: TrainState, rng: jax.Array) -> tuple[ActorState, Transition]:
@@ -125,6 +150,10 @@ def rollout(c, state: TrainState, rng: jax.Array) -> tuple[ActorState, Transitio
     act = ACTORS[c.mode.actor]
     if c.config.coordinator.teacher_act_start > 0:
         act = mixed_acts(act, c.schedule.teacher_share(state.iteration))
+    if c.teacher_envs:
+        act = teacher_in_own_envs(act, c.student_envs)
+    # The live success rates are the students': the teacher's own envs are not counted.
+    counted = jnp.arange(B) < c.student_envs
 
     def step(actors: ActorState, key):
         k_act, k_eps, k_env, k_goal = jax.random.split(key, 4)
@@ -142,12 +171,13 @@ def rollout(c, state: TrainState, rng: jax.Array) -> tuple[ActorState, Transitio
         hit = achieved[jnp.arange(B), actors.goal]
         goal_done = jnp.logical_or(hit, res.episode_end)
         seen = jnp.logical_or(actors.seen, achieved.any(axis=0))
-        decided = jnp.logical_and(actors.first_goal, goal_done)  # the episode's first goal is decided
+        first = actors.first_goal & counted if c.teacher_envs else actors.first_goal
+        decided = jnp.logical_and(first, goal_done)  # the episode's first goal is decided
         new_goal, probs = command_goals(c, k_goal, seen, bootstrap, actors)
         drawn = goal_done.astype(jnp.float32)
-        paper = count_first_goals(actors.paper_successes, actors.paper_failures, actors.goal, actors.first_goal,
+        paper = count_first_goals(actors.paper_successes, actors.paper_failures, actors.goal, first,
                                   hit, res.episode_end)
-        fast = count_first_goals(actors.fast_successes, actors.fast_failures, actors.goal, actors.first_goal,
+        fast = count_first_goals(actors.fast_successes, actors.fast_failures, actors.goal, first,
                                  hit, res.episode_end)
         tr = Transition(obs=actors.obs.astype(c.obs_store_dtype), action=action, goal=actors.goal,
                         reward=hit.astype(jnp.float32), goal_done=goal_done, episode_end=res.episode_end,
