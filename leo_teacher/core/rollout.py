@@ -91,6 +91,11 @@ def random_acts(c, k_act, k_eps, out, value, advice, eps):
 ACTORS = {"student": students_act, "teacher": teacher_acts, "random": random_acts}
 
 
+def select_envs(use: jnp.ndarray, a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
+    """Actions ``a`` where ``use`` [B] holds, ``b`` elsewhere (actions [B] or [B, D])."""
+    return jnp.where(use.reshape(use.shape + (1,) * (a.ndim - 1)), a, b)
+
+
 def mixed_acts(act, beta: jnp.ndarray):
     """An actor where, in each env and step, the teacher acts greedily with probability ``beta``
     (a distill run's early iterations) and ``act`` acts otherwise; the log-probability is the
@@ -100,8 +105,7 @@ def mixed_acts(act, beta: jnp.ndarray):
         k_own, k_mix = jax.random.split(k_act)
         action, _, value = act(c, k_own, k_eps, out, value, advice, eps)
         teacher = c.teacher.explore(k_own, k_eps, advice, jnp.zeros(()))
-        use = jax.random.uniform(k_mix, (action.shape[0],)) < beta
-        action = jnp.where(use.reshape(use.shape + (1,) * (action.ndim - 1)), teacher, action)
+        action = select_envs(jax.random.uniform(k_mix, (action.shape[0],)) < beta, teacher, action)
         return action, c.dist.log_prob(out, action), value
 
     return mixed
@@ -117,9 +121,7 @@ def teacher_in_own_envs(act, first: int):
         k_own, k_teacher = jax.random.split(k_act)
         action, logp, value = act(c, k_own, k_eps, out, value, advice, eps)
         teacher = c.teacher.explore(k_teacher, jax.random.fold_in(k_eps, 1), advice, eps)
-        own = jnp.arange(action.shape[0]) >= first
-        action = jnp.where(own.reshape(own.shape + (1,) * (action.ndim - 1)), teacher, action)
-        return action, logp, value
+        return select_envs(jnp.arange(action.shape[0]) >= first, teacher, action), logp, value
 
     return split
 
@@ -171,7 +173,7 @@ def rollout(c, state: TrainState, rng: jax.Array) -> tuple[ActorState, Transitio
         hit = achieved[jnp.arange(B), actors.goal]
         goal_done = jnp.logical_or(hit, res.episode_end)
         seen = jnp.logical_or(actors.seen, achieved.any(axis=0))
-        first = actors.first_goal & counted if c.teacher_envs else actors.first_goal
+        first = actors.first_goal & counted
         decided = jnp.logical_and(first, goal_done)  # the episode's first goal is decided
         new_goal, probs = command_goals(c, k_goal, seen, bootstrap, actors)
         drawn = goal_done.astype(jnp.float32)
