@@ -6,6 +6,7 @@ import errno
 import hashlib
 import json
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -315,6 +316,34 @@ def test_summary_records_the_machine(tiny_run):
     for name in ("jax", "jaxlib", "flax", "craftax"):
         assert name in machine["packages"]
     assert "xla_flags" in machine
+    assert {"version", "commit", "dirty"} <= set(machine["code"])
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_the_code_record_names_the_commit_of_its_own_checkout_only(tmp_path):
+    from leo_teacher.run.provenance import code_record
+
+    def git(repo, *args):
+        subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                       check=True, capture_output=True)
+
+    clone = tmp_path / "clone"
+    (clone / "leo_teacher").mkdir(parents=True)
+    (clone / "leo_teacher" / "a.py").write_text("x = 1\n")
+    git(clone, "init", "-q")
+    git(clone, "add", ".")
+    git(clone, "commit", "-q", "-m", "one")
+    head = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert code_record(clone / "leo_teacher") | {"version": None} == {"version": None, "commit": head, "dirty": False}
+    (clone / "leo_teacher" / "a.py").write_text("x = 2\n")
+    assert code_record(clone / "leo_teacher")["dirty"] is True
+    # installed inside someone else's repository: that repository's commit is not this code's
+    nested = clone / ".venv" / "site-packages" / "leo_teacher"
+    nested.mkdir(parents=True)
+    assert code_record(nested)["commit"] is None and code_record(nested)["dirty"] is None
+    outside = tmp_path / "plain" / "leo_teacher"
+    outside.mkdir(parents=True)
+    assert code_record(outside)["commit"] is None
 
 
 def test_a_resumed_run_continues_its_wandb_run(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""What a result was computed on: the machine, the device and the package versions.
+"""What a result was computed on: the code, the machine, the device and the package versions.
 
 Results are bit-identical for the same command on one machine and package set; another CPU
 type or XLA build may round differently (README "Reproducibility"), so summary.json and the
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 from importlib import metadata
+from pathlib import Path
 
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "craftax", "brax", "numpy")
 
@@ -33,12 +35,37 @@ def _version(name: str) -> str | None:
         return None
 
 
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def code_record(package_dir: Path | None = None) -> dict:
+    """{version, commit, dirty}: leo-teacher's version and, when the package (``package_dir``,
+    default this one) sits at the top of a git checkout (an editable install, a clone), the commit
+    and whether tracked files differ from it. commit and dirty are None otherwise, e.g. for an
+    install inside a user's own repository, whose commit says nothing about this code."""
+    package_dir = Path(__file__).resolve().parents[1] if package_dir is None else Path(package_dir).resolve()
+    top = _git(package_dir, "rev-parse", "--show-toplevel")
+    commit = dirty = None
+    if top and Path(top).resolve() == package_dir.parent:
+        commit = _git(package_dir, "rev-parse", "HEAD")
+        status = _git(package_dir, "status", "--porcelain", "--untracked-files=no")
+        dirty = None if status is None else bool(status)
+    return {"version": _version("leo-teacher"), "commit": commit, "dirty": dirty}
+
+
 def machine_record() -> dict:
-    """{cpu, platform, python, device_kind, device_count, xla_flags, packages: {name: version}}."""
+    """{code, cpu, platform, python, device_kind, device_count, xla_flags, packages: {name: version}}:
+    ``code`` is :func:`code_record` (the commit a result was computed with)."""
     import jax
 
     devices = jax.devices()
     return {
+        "code": code_record(),
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
