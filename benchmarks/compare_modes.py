@@ -118,6 +118,12 @@ def paper_column(env: str) -> int:
     return 1 if env == "craftax" else 0
 
 
+def has_own_teacher(summary: dict) -> bool:
+    """Whether the run's evaluated policy is a student trained beside a LEO teacher that was
+    evaluated too (teacher-as-teacher, dual-leo-pqn), not the teacher acting itself."""
+    return "teacher" in summary.get("policies", {}) and summary.get("evaluated_policy") != "teacher"
+
+
 def method_table(groups: dict, env: str) -> str:
     """Markdown: per method, both metrics at the end (mean [min, max] over seeds), the paper's figure."""
     column = paper_column(env)
@@ -125,8 +131,7 @@ def method_table(groups: dict, env: str) -> str:
              "|---|---|---|---|---|---|"]
     for method, rs in groups.items():
         mode = method.split(" ")[0]
-        teacher = [r.summary["policies"]["teacher"]["success_rate"] for r in rs
-                   if mode == "teacher-as-teacher" and "teacher" in r.summary.get("policies", {})]
+        teacher = [r.summary["policies"]["teacher"]["success_rate"] for r in rs if has_own_teacher(r.summary)]
         live = [r.summary["paper_live_success"] for r in rs if r.summary.get("paper_live_success") is not None]
         paper = PAPER.get(mode, (None, None))[column]
         lines.append(f"| {method} | {len(rs)} | {spread([r.summary['success_rate'] for r in rs])} | "
@@ -237,7 +242,9 @@ def write_figure(groups: dict, path: Path, title: str) -> Path:
     from leo_teacher import plots
 
     names = [row["name"] for row in next(iter(groups.values()))[0].per_goal]
-    fig = plots.plot_comparison(groups, names, title=title, teachers=["teacher-as-teacher"])
+    # one dashed line per MLP student's teacher (the other students' teachers are in the tables)
+    teachers = [m for m, rs in groups.items() if "(" not in m and all(has_own_teacher(r.summary) for r in rs)]
+    fig = plots.plot_comparison(groups, names, title=title, teachers=teachers)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path

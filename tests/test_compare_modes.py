@@ -34,8 +34,17 @@ def test_method_table_and_figure(tmp_path, capsys):
     finished_run_dir(tmp_path / "teacher-as-teacher-s0", "teacher-as-teacher", 0.2, teacher=0.25, live=0.4)
     finished_run_dir(tmp_path / "teacher-as-teacher-s1", "teacher-as-teacher", 0.3, teacher=0.35, live=0.2)
     finished_run_dir(tmp_path / "random-s0", "random", 0.1)
+    finished_run_dir(tmp_path / "dual-leo-pqn-s0", "dual-leo-pqn", 0.15, teacher=0.05)
+    actor = finished_run_dir(tmp_path / "teacher-as-actor-s0", "teacher-as-actor", 0.12) / "summary.json"
+    summary = json.loads(actor.read_text())  # as the trainer writes it: the teacher is the evaluated actor
+    actor.write_text(json.dumps(summary | {"evaluated_policy": "teacher",
+                                           "policies": {"teacher": summary["policies"]["mlp"]}}))
+    csv = actor.parent / "per_goal_success.csv"
+    csv.write_text(csv.read_text().replace("success_mlp", "success_teacher"))
     runs = compare_modes.plan([0, 1])
     groups = compare_modes.finished(tmp_path, runs)
+    for name in ("dual-leo-pqn", "teacher-as-actor"):
+        groups.pop(name)
     assert list(groups) == ["teacher-as-teacher", "random"] and len(groups["teacher-as-teacher"]) == 2
     table = compare_modes.method_table(groups, "craftax-classic")
     # mean [min, max] over the two seeds; the paper's Dual LEO (PPO student) figure beside it
@@ -43,6 +52,10 @@ def test_method_table_and_figure(tmp_path, capsys):
             "| ~0.81 |") in table
     assert "| random | 1 | 0.100 | - | 0.300 | - |" in table
     assert "~0.26 |" in compare_modes.method_table(groups, "craftax")  # the 512-goal game's column
+    # every student trained beside a teacher shows it (dual-leo-pqn too); the acting teacher does not
+    both = compare_modes.finished(tmp_path, runs)
+    table = compare_modes.method_table(both, "craftax-classic")
+    assert "| dual-leo-pqn | 1 | 0.150 | 0.050 |" in table and "| teacher-as-actor | 1 | 0.120 | - |" in table
     png = tmp_path / "fig" / "compare.png"
     assert compare_modes.main(["--out", str(tmp_path), "--figure", str(png)]) == 0
     assert png.stat().st_size > 10_000 and f"figure: {png}" in capsys.readouterr().out
