@@ -2,7 +2,7 @@
 
     python benchmarks/compare_modes.py --out runs/compare [--env craftax-classic] [--preset cpu]
         [--total-steps 5000000] [--seeds 0 1] [--modes M ...] [--no-transformer] [--eval-every 20] [--jobs 2]
-        [--dry-run]
+        [--runs NAME ...] [--cores C ...] [--dry-run]
 
 Runs teacher-as-teacher, teacher-as-actor, student-only, pqn-her and dual-leo-pqn for each
 seed, teacher-as-teacher with ``--student transformer`` (first seed) and the random floor,
@@ -10,7 +10,9 @@ each in ``OUT/<mode>[-transformer]-s<seed>`` with the preset's own per-mode sett
 a summary.json is skipped, one with checkpoints continues with ``--resume``, so the same
 command picks an interrupted comparison up where it stopped. ``--jobs N`` runs N at a time,
 each pinned to its own core with one XLA thread (on a 2-core machine two single-threaded runs
-finish sooner than two runs one after the other). Each run's output goes to ``OUT/<name>.log``.
+finish sooner than two runs one after the other). ``--runs`` takes some of the runs, in the order
+given, and ``--cores`` names the cores to pin them to, so that two commands can share out a
+comparison's remaining runs by hand. Each run's output goes to ``OUT/<name>.log``.
 Prints one line per run as it starts and ends, then the tables: per run, and per method (mean
 and [min, max] over seeds, the paper's figure beside). ``--table`` prints only those, with each
 method's margin over the random floor, the paper's orderings checked at this budget and success by
@@ -243,7 +245,8 @@ def write_figure(groups: dict, path: Path, title: str) -> Path:
 
     names = [row["name"] for row in next(iter(groups.values()))[0].per_goal]
     # one dashed line per MLP student's teacher (the other students' teachers are in the tables)
-    teachers = [m for m, rs in groups.items() if "(" not in m and all(has_own_teacher(r.summary) for r in rs)]
+    teachers = [m for m, rs in groups.items()
+                if all(r.summary.get("student") == "mlp" and has_own_teacher(r.summary) for r in rs)]
     fig = plots.plot_comparison(groups, names, title=title, teachers=teachers)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -262,11 +265,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-every", type=int, default=20,
                    help="chunks between greedy per-goal evaluations, the learning curves' points (0: only at the end)")
     p.add_argument("--jobs", type=int, default=2, help="runs at a time, one core each (0: one run, all cores)")
+    p.add_argument("--runs", nargs="+", metavar="NAME",
+                   help="only these runs, in this order (names as in --dry-run's --run-dir, e.g. pqn-her-s0)")
+    p.add_argument("--cores", type=int, nargs="+", metavar="C",
+                   help="pin the runs to these cores, one run per core at a time (instead of cores 0..jobs-1)")
     p.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     p.add_argument("--table", action="store_true", help="print the tables of the finished runs only")
     p.add_argument("--figure", type=Path, help="write the figure of the finished runs to this PNG (trains nothing)")
     args = p.parse_args(argv)
     runs = plan(args.seeds, args.modes, not args.no_transformer)
+    if args.runs:
+        known = {r[0]: r for r in runs}
+        unknown = [n for n in args.runs if n not in known]
+        if unknown:
+            p.exit(2, f"error: --runs: no run named {', '.join(unknown)} in this comparison; "
+                      f"pick from {', '.join(known)}\n")
+        runs = [known[n] for n in args.runs]
+    if args.cores and not set(args.cores) <= os.sched_getaffinity(0):
+        p.exit(2, f"error: --cores: this process may use cores {sorted(os.sched_getaffinity(0))} only; "
+                  f"pick from those\n")
     if args.table or args.figure:
         groups = finished(args.out, runs)
         print(tables(args.out, runs, groups, args.env))
@@ -280,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
             print(" ".join(c))
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
-    cores = list(range(args.jobs)) if args.jobs > 0 else [None]
+    cores = args.cores or (list(range(args.jobs)) if args.jobs > 0 else [None])
     free, failed = list(cores), []
 
     def run_one(item):

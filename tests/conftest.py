@@ -59,7 +59,7 @@ def untrained_artifact(cfg, tmp_path: Path) -> Path:
 
 
 def finished_run_dir(run_dir: Path, mode: str, success: float, teacher: float | None = None,
-                     live: float = 0.3) -> Path:
+                     live: float = 0.3, student: str = "mlp") -> Path:
     """A finished run directory with the files ``leo_teacher.api.load_run`` reads and the summary
     fields the comparison tables read: two Craftax goals, two metrics rows, no training."""
     run_dir.mkdir(parents=True)
@@ -67,7 +67,7 @@ def finished_run_dir(run_dir: Path, mode: str, success: float, teacher: float | 
     policies = {"mlp": policy} | ({"teacher": {"success_rate": teacher, "success_rate_reachable": teacher}}
                                   if teacher is not None else {})
     (run_dir / "summary.json").write_text(json.dumps({
-        "env_steps": 4096, "success_rate": success, "paper_live_success": live, "mode": mode,
+        "env_steps": 4096, "success_rate": success, "paper_live_success": live, "mode": mode, "student": student,
         "evaluated_policy": "mlp", "policies": policies, "goals_seen": 2, "wall_seconds": 2.0}))
     rows = [{"env_steps": s, "eval/mlp": success * s / 4096, "paper_live_success": live * s / 4096,
              "live_success": live, "wall_seconds": s / 2048} for s in (2048, 4096)]

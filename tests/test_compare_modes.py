@@ -3,6 +3,8 @@
 import importlib.util
 import json
 
+import pytest
+
 from conftest import ROOT, finished_run_dir
 
 spec = importlib.util.spec_from_file_location("compare_modes", ROOT / "benchmarks" / "compare_modes.py")
@@ -28,6 +30,42 @@ def test_plan_resume_and_table(tmp_path, capsys):
     table = compare_modes.table(tmp_path, runs)
     assert "| student-only-s0 | student-only | mlp | 0 | 5,001,000 | 0.123 | 0.050 |" in table
     assert table.count("not finished") == len(runs) - 1
+
+
+def test_runs_and_cores_pick_part_of_the_comparison(tmp_path, capsys):
+    argv = ["--out", str(tmp_path), "--dry-run", "--runs", "pqn-her-s1", "teacher-as-teacher-transformer-s0"]
+    assert compare_modes.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "pqn-her-s1 " in lines[0] and "--student transformer" in lines[1]
+    with pytest.raises(SystemExit) as e:  # a name not in the plan: refused, the known names listed
+        compare_modes.main(["--out", str(tmp_path), "--dry-run", "--runs", "pqn-her-s7"])
+    assert e.value.code == 2 and "pqn-her-s7" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # a core this process may not use
+        compare_modes.main(["--out", str(tmp_path), "--dry-run", "--cores", "4096"])
+    assert e.value.code == 2 and "--cores" in capsys.readouterr().err
+
+
+def test_the_figure_dashes_the_teachers_of_mlp_students_only(tmp_path, monkeypatch):
+    finished_run_dir(tmp_path / "teacher-as-teacher-s0", "teacher-as-teacher", 0.2, teacher=0.25)
+    finished_run_dir(tmp_path / "teacher-as-teacher-transformer-s0", "teacher-as-teacher", 0.2, teacher=0.25,
+                     student="transformer")
+    finished_run_dir(tmp_path / "dual-leo-pqn-s0", "dual-leo-pqn", 0.15, teacher=0.05)
+    finished_run_dir(tmp_path / "student-only-s0", "student-only", 0.1)
+    import matplotlib.figure
+
+    from leo_teacher import plots
+
+    seen = {}
+
+    def plot_comparison(groups, names, title, teachers):
+        seen["teachers"] = teachers
+        return matplotlib.figure.Figure()
+
+    monkeypatch.setattr(plots, "plot_comparison", plot_comparison)
+    groups = compare_modes.finished(tmp_path, compare_modes.plan([0]))
+    assert "teacher-as-teacher (transformer student)" in groups
+    compare_modes.write_figure(groups, tmp_path / "f.png", "t")
+    assert seen["teachers"] == ["teacher-as-teacher", "dual-leo-pqn"]
 
 
 def test_method_table_and_figure(tmp_path, capsys):
