@@ -100,6 +100,14 @@ def test_sigkill_then_resume_equals_uninterrupted_run(baseline, tmp_path):
     _assert_same_run(run_dir, baseline)
     assert not (run_dir / ".lock").exists()
     assert _checkpoints(run_dir) == ["chunk_000011", "chunk_000012"]  # the last two are kept
+    # summary.json names the code of both stretches: from the start, and from the checkpoint resumed
+    summary = json.loads((run_dir / "summary.json").read_text())
+    first, second = summary["code_history"]
+    assert first["from_env_steps"] == 0 and 0 < second["from_env_steps"] < summary["env_steps"]
+    assert second["from_env_steps"] % 2560 == 0  # a chunk boundary: 10 iterations of 256 steps
+    assert first | {"from_env_steps": 0} == second | {"from_env_steps": 0}  # the same code both times
+    assert {k: second[k] for k in ("version", "commit", "dirty")} == summary["machine"]["code"]
+    assert json.loads((baseline / "summary.json").read_text())["code_history"] == [first]
 
 
 def test_resume_with_the_same_arguments_is_the_same_config(baseline):

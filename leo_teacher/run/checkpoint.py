@@ -150,6 +150,7 @@ def _write(tmp: Path, state: Any, config: Config, version: str, **position) -> N
         "train_seconds": round(float(position["train_seconds"]), 3),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": config.to_dict(),
+        "code_history": position.get("code_history") or [],
         "leaves": [
             [jax.tree_util.keystr(path), list(a.shape), str(a.dtype)]
             for (path, _), a in zip(flat, arrays.values())
@@ -163,8 +164,12 @@ def _write(tmp: Path, state: Any, config: Config, version: str, **position) -> N
 
 
 def save(run_dir: Path, state: Any, *, chunks_done: int, iteration: int, env_steps: int,
-         metrics_rows: int, train_seconds: float, config: Config, keep: int = KEEP) -> Path:
+         metrics_rows: int, train_seconds: float, config: Config, keep: int = KEEP,
+         code_history: list[dict] | None = None) -> Path:
     """Write the checkpoint for ``chunks_done`` chunks atomically; keep the last ``keep``.
+
+    ``code_history`` (the code each stretch of the run so far ran, see ``Trainer.code_history``)
+    goes into meta.json, so that a resumed run's summary names every commit it was computed with.
 
     An existing checkpoint for the same chunk count is left as it is (the state is the same:
     the run is deterministic). Returns the checkpoint's directory.
@@ -182,7 +187,8 @@ def save(run_dir: Path, state: Any, *, chunks_done: int, iteration: int, env_ste
 
     try:
         _write(tmp, state, config, __version__, chunks_done=chunks_done, iteration=iteration,
-               env_steps=env_steps, metrics_rows=metrics_rows, train_seconds=train_seconds)
+               env_steps=env_steps, metrics_rows=metrics_rows, train_seconds=train_seconds,
+               code_history=code_history)
     except Exception as e:
         shutil.rmtree(tmp, ignore_errors=True)  # never leave a partial checkpoint behind
         os_error = _os_error(e)

@@ -61,7 +61,9 @@ def summarize_run(trainer, state, success, per_seed, rows, train_seconds: float,
         "goals_seen": int(np.asarray(trainer.seed_state(state).actors.seen).sum()),
         "live_success": rows[-1]["live_success"] if rows else None,
         "paper_live_success": rows[-1]["paper_live_success"] if rows else None,
-        "machine": provenance.machine_record(),  # what bit-identical results need to match
+        "machine": provenance.machine_record(trainer.code),  # what bit-identical results need to match
+        # the code of each stretch of training: more than one entry when --resume continued the run
+        "code_history": trainer.code_history,
     }
     if coord.mode.frozen_teacher:  # a distill run: what each student costs to deploy, beside its teacher
         from leo_teacher.run.costs import policy_costs

@@ -58,14 +58,15 @@ def code_record(package_dir: Path | None = None) -> dict:
     return {"version": _version("leo-teacher"), "commit": commit, "dirty": dirty}
 
 
-def machine_record() -> dict:
+def machine_record(code: dict | None = None) -> dict:
     """{code, cpu, platform, python, device_kind, device_count, xla_flags, packages: {name: version}}:
-    ``code`` is :func:`code_record` (the commit a result was computed with)."""
+    ``code`` is :func:`code_record` (the commit a result was computed with), taken now unless
+    given (a trainer passes the record it took when it started, before any later commit)."""
     import jax
 
     devices = jax.devices()
     return {
-        "code": code_record(),
+        "code": code_record() if code is None else code,
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from leo_teacher.config import Config, ConfigError, to_yaml
-from leo_teacher.run import outputs, rundir
+from leo_teacher.run import outputs, provenance, rundir
 
 
 def default_run_dir(cfg: Config) -> Path:
@@ -49,6 +49,9 @@ class Trainer:
         self.resume = resume  # continue from the latest checkpoint in run_dir
         self.mesh = parallel.make_mesh(cfg.run.devices, cfg.env.num_envs)
         self.writes = parallel.is_writer()  # in a multi-process job only process 0 writes files
+        # The code this process runs, taken now: a commit made while a long run trains is not its code.
+        self.code = provenance.code_record()
+        self.code_history = [{"from_env_steps": 0, **self.code}]
 
     # ------------------------------------------------------------------ seeds and evaluation
 
@@ -177,6 +180,10 @@ class Trainer:
         rows = checkpoint.reconcile_metrics(self.run_dir, info, cut=self.writes)
         if self.writes:
             rundir.cut_eval_history(self.run_dir, info.iteration)
+        # Checkpoints from before the history was kept know only the version they were written by.
+        before = info.meta.get("code_history") or [
+            {"from_env_steps": 0, "version": info.meta.get("toolkit_version"), "commit": None, "dirty": None}]
+        self.code_history = [*before, {"from_env_steps": info.iteration * cfg.rollout_size, **self.code}]
         self.last_checkpoint = info.path
         return state, rows, info.chunks_done, info.iteration, float(info.meta.get("train_seconds", 0.0))
 
@@ -190,6 +197,7 @@ class Trainer:
             self.run_dir, host, chunks_done=chunks_done, iteration=done_iters,
             env_steps=done_iters * self.cfg.rollout_size, metrics_rows=len(rows),
             train_seconds=time.perf_counter() - start, config=self.cfg,
+            code_history=self.code_history,
         )
         return self.last_checkpoint
 
