@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(ROOT / ".jax_cache"))
 os.environ.setdefault("WANDB_MODE", "disabled")
 # The suite's programs are tiny, so its time is XLA compilation, not execution: skipping LLVM's
-# backend optimisations cuts the suite's CPU time by ~40% (measured on tests/test_coordinator.py
-# and test_baselines.py: 129 s -> 78 s). Subprocesses and notebook kernels inherit it, so results
-# compared across processes are computed alike.
+# backend optimisations cuts the suite's CPU time substantially (docs/benchmarks.md, "The test
+# suite"). Subprocesses and notebook kernels inherit it, so results compared across processes are
+# computed alike.
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 

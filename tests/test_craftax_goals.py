@@ -412,7 +412,7 @@ def test_env_optimistic_reset_and_step():
     assert not np.array_equal(np.asarray(new.env.map[0]), np.asarray(state.env.map[0]))
 
 
-# One game suffices (the chunking is game-agnostic); Craftax world generation compiles for ~25 s.
+# One game suffices (the chunking is game-agnostic); Craftax world generation is slow to compile.
 @pytest.mark.parametrize("game", [pytest.param(True, id="classic", marks=pytest.mark.xdist_group("classic"))],
                          indirect=True)
 def test_chunked_world_generation_matches_vmap(game):

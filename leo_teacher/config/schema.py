@@ -192,11 +192,10 @@ class StudentConfig:
     entropy_coef: float = 0.005
     value_coef: float = 0.5
     log_std_init: float = -0.5  # continuous actions: initial log std of the Gaussian policy
-    # transformer student (students/transformer.py). CPU-sized defaults, measured on the
-    # gridworld (2M steps): one block and one token for its 256 flat features cost about what
-    # the MLP does and reach 0.91/0.93 of reachable goals (seeds 0/1); 2 blocks of width 32
-    # over 4 tokens reached 0.82 (seed 0) at a larger cost. Deeper models want num_layers >= 2 (with one block,
-    # only the CLS token queries: attention pooling plus a feed-forward).
+    # transformer student (students/transformer.py). CPU-sized defaults chosen on the gridworld
+    # (docs/benchmarks.md): one block and one token for its 256 flat features, about the MLP's
+    # cost. Deeper models want num_layers >= 2 (with one block, only the CLS token queries:
+    # attention pooling plus a feed-forward).
     token_dim: int = 64
     num_layers: int = 1
     num_heads: int = 4

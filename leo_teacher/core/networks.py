@@ -21,8 +21,8 @@ class Conv3x3(nn.Module):
 
     Numerically the same as ``nn.Conv(features, (3, 3))`` (tests/test_networks.py), but XLA's
     CPU convolution runs several times slower inside loops (``lax.scan``: rollouts, minibatch
-    updates) than out of them; measured 6.5x on Craftax-Classic maps (7x9x21, batch 512, fwd +
-    grad). A matmul over the stacked neighbourhoods is fast everywhere, GPU included.
+    updates) than out of them (docs/benchmarks.md, "Environment against training throughput").
+    A matmul over the stacked neighbourhoods is fast everywhere, GPU included.
     """
 
     features: int

@@ -14,12 +14,11 @@ two joint torques in [-1, 1] (clipped here). Episodes last ``episode_length`` st
 and start from uniformly random joint angles, so every goal starts from everywhere; a training
 reset draws the step counter from [0, random_start_steps) so a batch of envs desynchronises.
 Resets draw from a bank of ``BANK_SIZE`` initial states made once (fixed seed) rather than
-running Brax's initialisation inside every step: that halves the step's compile time (measured
-~15 s -> ~10 s on the loaded 2-core CPU) and costs nothing per step.
+running Brax's initialisation inside every step: that shortens the step's compile time and
+costs nothing per step.
 
-Backend: "spring" by default, measured fastest on a 2-core CPU for this arm (256 envs, 100
-steps in one jitted scan: spring ~114k steps/s, generalized ~60k, positional ~42k; compile
-~10 s each). All three are selectable with ``env.backend``.
+Backend: "spring" by default, the fastest of Brax's three on CPU for this arm (figures in
+docs/benchmarks.md, "Brax reacher"). All three are selectable with ``env.backend``.
 """
 
 from __future__ import annotations

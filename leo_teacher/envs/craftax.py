@@ -32,10 +32,9 @@ from leo_teacher.envs.craftax_obs import encoder, layout, make_goal_set
 
 CRAFTAX_NAMES = {"craftax-classic": True, "craftax": False}
 RESET_SCHEMES = ("optimistic", "bank")
-# Chosen by benchmarks/craftax_env_speed.py (2-core CPU, random actions, reset_fraction 0.02,
-# bank 1024 refreshed by 1, state donated), env steps/s optimistic vs bank vs no resets at all:
-# Classic 1024 envs 14.6k / 18.3k / 18.7k, 64 envs 14.7k / 15.4k / 20.5k;
-# Craftax 256 envs 6.8k / 7.2k / 8.4k, 64 envs 10.0k / 9.8k / 13.1k.
+# Chosen by benchmarks/craftax_env_speed.py: the bank is faster than optimistic resets, or level
+# with them, at the presets' batch sizes (docs/benchmarks.md, "Environment against training
+# throughput").
 DEFAULT_RESET_SCHEME = {True: "bank", False: "bank"}
 GEN_CHUNK = 32  # worlds generated per vmapped chunk
 
