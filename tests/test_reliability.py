@@ -316,7 +316,7 @@ def test_summary_records_the_machine(tiny_run):
     for name in ("jax", "jaxlib", "flax", "craftax"):
         assert name in machine["packages"]
     assert "xla_flags" in machine
-    assert {"version", "commit", "dirty"} <= set(machine["code"])
+    assert {"version", "commit", "dirty", "code_dirty", "code_diff_sha256"} <= set(machine["code"])
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
@@ -334,13 +334,27 @@ def test_the_code_record_names_the_commit_of_its_own_checkout_only(tmp_path):
     git(clone, "add", ".")
     git(clone, "commit", "-q", "-m", "one")
     head = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    assert code_record(clone / "leo_teacher") | {"version": None} == {"version": None, "commit": head, "dirty": False}
+    clean = {"version": None, "commit": head, "dirty": False, "code_dirty": False, "code_diff_sha256": None}
+    assert code_record(clone / "leo_teacher") | {"version": None} == clean
+    # a docs edit dirties the checkout but not the code a run executes
+    (clone / "README.md").write_text("one\n")
+    git(clone, "add", "README.md")
+    git(clone, "commit", "-q", "-m", "readme")
+    (clone / "README.md").write_text("two\n")
+    docs_only = code_record(clone / "leo_teacher")
+    assert docs_only["dirty"] is True and docs_only["code_dirty"] is False and docs_only["code_diff_sha256"] is None
+    # a code edit: the diff's hash names the uncommitted code, the same edit the same hash
     (clone / "leo_teacher" / "a.py").write_text("x = 2\n")
-    assert code_record(clone / "leo_teacher")["dirty"] is True
+    edited = code_record(clone / "leo_teacher")
+    assert edited["dirty"] is True and edited["code_dirty"] is True
+    assert len(edited["code_diff_sha256"]) == 64 and code_record(clone / "leo_teacher") == edited
+    (clone / "leo_teacher" / "a.py").write_text("x = 3\n")
+    assert code_record(clone / "leo_teacher")["code_diff_sha256"] != edited["code_diff_sha256"]
     # installed inside someone else's repository: that repository's commit is not this code's
     nested = clone / ".venv" / "site-packages" / "leo_teacher"
     nested.mkdir(parents=True)
     assert code_record(nested)["commit"] is None and code_record(nested)["dirty"] is None
+    assert code_record(nested)["code_dirty"] is None and code_record(nested)["code_diff_sha256"] is None
     outside = tmp_path / "plain" / "leo_teacher"
     outside.mkdir(parents=True)
     assert code_record(outside)["commit"] is None

@@ -7,6 +7,7 @@ artifact metadata record what would have to match.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import subprocess
@@ -43,19 +44,33 @@ def _git(root: Path, *args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+# The files a run executes (configs and students by name): what "code_dirty" looks at.
+CODE_PATHS = ("leo_teacher", "configs", "students")
+
+
 def code_record(package_dir: Path | None = None) -> dict:
-    """{version, commit, dirty}: leo-teacher's version and, when the package (``package_dir``,
-    default this one) sits at the top of a git checkout (an editable install, a clone), the commit
-    and whether tracked files differ from it. commit and dirty are None otherwise, e.g. for an
-    install inside a user's own repository, whose commit says nothing about this code."""
+    """{version, commit, dirty, code_dirty, code_diff_sha256}: leo-teacher's version and, when the
+    package (``package_dir``, default this one) sits at the top of a git checkout (an editable
+    install, a clone), the commit, whether any tracked file differs from it (``dirty``), whether
+    the code a run executes does (``code_dirty``: tracked files under :data:`CODE_PATHS`; a docs
+    edit leaves it False) and, when it does, the SHA-256 of that diff (``git diff HEAD``), so the
+    uncommitted code can later be matched to a commit or a patch. All but version are None
+    otherwise, e.g. for an install inside a user's own repository, whose commit says nothing
+    about this code."""
     package_dir = Path(__file__).resolve().parents[1] if package_dir is None else Path(package_dir).resolve()
     top = _git(package_dir, "rev-parse", "--show-toplevel")
-    commit = dirty = None
-    if top and Path(top).resolve() == package_dir.parent:
-        commit = _git(package_dir, "rev-parse", "HEAD")
-        status = _git(package_dir, "status", "--porcelain", "--untracked-files=no")
-        dirty = None if status is None else bool(status)
-    return {"version": _version("leo-teacher"), "commit": commit, "dirty": dirty}
+    record = {"version": _version("leo-teacher"), "commit": None, "dirty": None,
+              "code_dirty": None, "code_diff_sha256": None}
+    if not (top and Path(top).resolve() == package_dir.parent):
+        return record
+    record["commit"] = _git(package_dir, "rev-parse", "HEAD")
+    status = _git(package_dir, "status", "--porcelain", "--untracked-files=no")
+    record["dirty"] = None if status is None else bool(status)
+    diff = _git(package_dir.parent, "diff", "HEAD", "--", *CODE_PATHS)
+    if diff is not None:
+        record["code_dirty"] = bool(diff)
+        record["code_diff_sha256"] = hashlib.sha256(diff.encode()).hexdigest() if diff else None
+    return record
 
 
 def machine_record(code: dict | None = None) -> dict:
