@@ -48,6 +48,12 @@ def _git(root: Path, *args: str) -> str | None:
 CODE_PATHS = ("leo_teacher", "configs", "students")
 
 
+def unknown_code_record(version: str | None) -> dict:
+    """A code record that knows only the version (no checkout, or a checkpoint from before the
+    commit was kept): the shape :func:`code_record` fills in."""
+    return {"version": version, "commit": None, "dirty": None, "code_dirty": None, "code_diff_sha256": None}
+
+
 def code_record(package_dir: Path | None = None) -> dict:
     """{version, commit, dirty, code_dirty, code_diff_sha256}: leo-teacher's version and, when the
     package (``package_dir``, default this one) sits at the top of a git checkout (an editable
@@ -59,8 +65,7 @@ def code_record(package_dir: Path | None = None) -> dict:
     about this code."""
     package_dir = Path(__file__).resolve().parents[1] if package_dir is None else Path(package_dir).resolve()
     top = _git(package_dir, "rev-parse", "--show-toplevel")
-    record = {"version": _version("leo-teacher"), "commit": None, "dirty": None,
-              "code_dirty": None, "code_diff_sha256": None}
+    record = unknown_code_record(_version("leo-teacher"))
     if not (top and Path(top).resolve() == package_dir.parent):
         return record
     record["commit"] = _git(package_dir, "rev-parse", "HEAD")

@@ -182,8 +182,7 @@ class Trainer:
             rundir.cut_eval_history(self.run_dir, info.iteration)
         # Checkpoints from before the history was kept know only the version they were written by.
         before = info.meta.get("code_history") or [
-            {"from_env_steps": 0, "version": info.meta.get("toolkit_version"), "commit": None, "dirty": None,
-             "code_dirty": None, "code_diff_sha256": None}]
+            {"from_env_steps": 0, **provenance.unknown_code_record(info.meta.get("toolkit_version"))}]
         self.code_history = [*before, {"from_env_steps": info.iteration * cfg.rollout_size, **self.code}]
         self.last_checkpoint = info.path
         return state, rows, info.chunks_done, info.iteration, float(info.meta.get("train_seconds", 0.0))
